@@ -1,0 +1,1 @@
+"""The `optiad` command line (arrives with the problem-zoo issue)."""

@@ -1,0 +1,21 @@
+"""optiad: exact derivatives of plain NumPy code.
+
+    import optiad as ad
+    ad.grad(f)(x, *args)          ad.hessian(f)(x, *args)        ad.hvp(f)(x, v, *args)
+    ad.jacobian(r)(x, *args)      ad.jvp(f, (x,), (v,))          ad.vjp(f, x)
+    print(ad.trace(f)(x, *args))  # the program optiad differentiates
+"""
+
+from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
+from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
+from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
+                           UnsupportedFunctionError)
+from optiad.ir import Graph
+from optiad.primitives.core import defprimitive, stop_gradient
+from optiad.testing import check_grads
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
+           "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
+           "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError"]

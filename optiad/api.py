@@ -1,0 +1,371 @@
+"""The user-facing transformations: grad, value_and_grad, jvp, vjp, jacobian, hessian, hvp, trace.
+
+Calling conventions follow SciPy and JAX:
+- Positional arguments after the differentiated one are constants, as in SciPy's `args=`;
+  `argnums` (int or tuple) says which are differentiated.
+- Differentiated arguments are converted to float64 arrays (lists, ints, float32 accepted).
+- Constant float arrays and Python floats enter the graph as inputs (new values, no retrace);
+  ints, bools, integer arrays and other objects are baked in (`static`), keyed by value.
+- Results are float64 arrays, or Python floats for scalars -- never tracers.
+
+Each function keeps one cache per user function: the traced graph per input signature, and each
+derived graph (gradient, HVP, ...) built once from it, then run by the NumPy interpreter.
+Called on Tracers (inside another trace), a transformed function inlines its graph instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+import numpy as np
+
+from optiad.errors import ArgumentError
+from optiad.ir import Graph
+from optiad.primitives.core import Zero
+from optiad.tracing import Tracer, trace_function
+from optiad.transforms.evaluate import NumpyProgram, evaluate
+from optiad.transforms.jvp import jvp_eval
+from optiad.transforms.vjp import vjp_eval
+
+_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_UNWEAKREFABLE_CACHE: dict = {}
+
+
+# ---- argument handling --------------------------------------------------------------------------
+def _as_tuple(argnums):
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _to_float_array(value, position):
+    if isinstance(value, Tracer):
+        return value
+    array = np.asarray(value)
+    if array.dtype == np.bool_:
+        raise ArgumentError(f"argument {position} is boolean and cannot be differentiated; "
+                            "leave it out of argnums")
+    if array.dtype.kind not in "iuf":
+        raise ArgumentError(f"argument {position} has dtype {array.dtype}; a differentiated "
+                            "argument must be numbers (float64, or ints/lists converted to it)")
+    return array.astype(np.float64, copy=False)
+
+
+def _static_key(value):
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    try:
+        hash(value)
+        return ("value", type(value).__name__, value)
+    except TypeError:
+        return ("id", id(value))
+
+
+class Signature:
+    """How one call's arguments enter the graph: traced (by shape) or static (by value)."""
+
+    def __init__(self, args, diff_argnums, static_argnums):
+        self.specs, self.traced_values, self.position_of = [], [], {}
+        key = []
+        for i, value in enumerate(args):
+            if i in diff_argnums:
+                array = _to_float_array(value, i)
+                from_int = not isinstance(value, Tracer) and np.asarray(value).dtype.kind in "iu"
+                self._traced(i, array, from_int)
+                key.append(("d", array.shape, from_int))
+            elif i not in static_argnums and _is_float_data(value):
+                array = value if isinstance(value, Tracer) else np.asarray(value, np.float64)
+                self._traced(i, array, False)
+                key.append(("c", array.shape))
+            else:
+                self.specs.append(("static", value))
+                key.append(_static_key(value))
+        self.key = tuple(key)
+
+    def _traced(self, position, value, from_int):
+        self.position_of[position] = len(self.traced_values)
+        self.specs.append(("traced", np.shape(value), from_int))
+        self.traced_values.append(value)
+
+
+def _is_float_data(value) -> bool:
+    if isinstance(value, Tracer):
+        return True
+    if isinstance(value, (float, np.floating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
+    if isinstance(value, list) and value:
+        try:
+            return np.asarray(value).dtype.kind == "f"
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def _function_cache(fn) -> dict:
+    try:
+        return _CACHES.setdefault(fn, {})
+    except TypeError:  # not weak-referenceable (e.g. a builtin): keep by identity
+        return _UNWEAKREFABLE_CACHE.setdefault(id(fn), {})
+
+
+class _Entry:
+    """A derived graph and its compiled NumPy program, plus the traced base graph's captures."""
+
+    def __init__(self, graph: Graph, captured: list):
+        self.graph = graph
+        self.captured = captured
+        self.program = NumpyProgram(graph)
+
+    def run(self, inputs):
+        inputs = list(inputs) + self.captured
+        if any(isinstance(x, Tracer) for x in inputs):
+            return evaluate(self.graph, inputs)
+        return self.program(*inputs)
+
+
+def _base(fn, signature):
+    cache = _function_cache(fn)
+    key = ("trace", signature.key)
+    if key not in cache:
+        cache[key] = trace_function(fn, signature.specs)
+    return cache[key]
+
+
+def _derived(fn, signature, kind, build):
+    """Cached derived program: build(base_graph) -> Graph with the base's inputs (+ extras)."""
+    cache = _function_cache(fn)
+    key = (kind, signature.key)
+    entry = cache.get(key)
+    if entry is None:
+        base = _base(fn, signature)
+        entry = cache[key] = _Entry(build(base.graph), base.captured)
+    return entry
+
+
+def _output(value):
+    """Concrete results as float64 arrays (or Python floats); tracers pass through."""
+    if isinstance(value, Tracer):
+        return value
+    if isinstance(value, Zero):
+        value = np.zeros(value.shape)
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return float(array)
+    if not (array.flags.owndata and array.flags.writeable):
+        array = array.copy()
+    return array
+
+
+def _structure(graph, outs):
+    return tuple(outs) if graph.out_tree == "tuple" else outs[0]
+
+
+def _traced_positions(signature, argnums):
+    for a in argnums:
+        if a not in signature.position_of:
+            raise ArgumentError(f"argnums includes {a}, but the function was called with "
+                                f"{len(signature.specs)} arguments")
+    return tuple(signature.position_of[a] for a in argnums)
+
+
+# ---- graph builders -----------------------------------------------------------------------------
+def _specs_of(graph: Graph, extra=()):
+    return [("traced", v.shape, False) for v in graph.invars] + [("traced", s, False) for s in extra]
+
+
+def _scalar_output(graph: Graph, what: str):
+    if graph.out_tree != "single" or graph.outvars[0].shape != ():
+        shape = graph.outvars[0].shape if graph.out_tree == "single" else "a tuple"
+        raise ArgumentError(f"{what} needs a function with a scalar output, but it returned "
+                            f"shape {shape}; use ad.jacobian (or ad.vjp) for array outputs, or "
+                            "reduce the output to a scalar (e.g. np.sum)")
+
+
+def grad_graph(graph: Graph, positions) -> Graph:
+    """Inputs as graph's; outputs (value, d value / d input for each position)."""
+    _scalar_output(graph, "grad")
+    active = [i in positions for i in range(len(graph.invars))]
+
+    def gradient(*inputs):
+        outs, cts = vjp_eval(graph, inputs, active, [1.0])
+        return (outs[0], *[_zeros_if_zero(cts[p]) for p in positions])
+    return trace_function(gradient, _specs_of(graph)).graph
+
+
+def _zeros_if_zero(value):
+    return np.zeros(value.shape) if isinstance(value, Zero) else value
+
+
+def jvp_graph(graph: Graph, positions) -> Graph:
+    """Inputs: graph's, then one tangent per position.  Outputs: outputs, then tangents."""
+    n = len(graph.invars)
+
+    def forward(*inputs):
+        tangents = [Zero(v.shape) for v in graph.invars]
+        for k, p in enumerate(positions):
+            tangents[p] = inputs[n + k]
+        outs, out_tangents = jvp_eval(graph, inputs[:n], tangents)
+        return (*outs, *[_zeros_if_zero(t) for t in out_tangents])
+    extra = [graph.invars[p].shape for p in positions]
+    return trace_function(forward, _specs_of(graph, extra)).graph
+
+
+def vjp_graph(graph: Graph, positions) -> Graph:
+    """Inputs: graph's, then one cotangent per output.  Outputs: outputs, then cotangents."""
+    n = len(graph.invars)
+    active = [i in positions for i in range(n)]
+
+    def reverse(*inputs):
+        outs, cts = vjp_eval(graph, inputs[:n], active, list(inputs[n:]))
+        return (*outs, *[_zeros_if_zero(cts[p]) for p in positions])
+    extra = [v.shape for v in graph.outvars]
+    return trace_function(reverse, _specs_of(graph, extra)).graph
+
+
+def hvp_graph(graph: Graph, positions) -> Graph:
+    """Forward over reverse.  Inputs: graph's, then one direction per position.
+    Outputs: the Hessian blocks times the direction, one per position (one sweep)."""
+    gradient = grad_graph(graph, positions)
+    n = len(graph.invars)
+
+    def hessian_vector(*inputs):
+        tangents = [Zero(v.shape) for v in gradient.invars]
+        for k, p in enumerate(positions):
+            tangents[p] = inputs[n + k]
+        _, out_tangents = jvp_eval(gradient, inputs[:n], tangents)
+        return tuple(_zeros_if_zero(t) for t in out_tangents[1:])
+    extra = [graph.invars[p].shape for p in positions]
+    return trace_function(hessian_vector, _specs_of(graph, extra)).graph
+
+
+# ---- the public functions -----------------------------------------------------------------------
+def _wrap(fn, transformed, name):
+    functools.update_wrapper(transformed, fn, assigned=("__module__", "__doc__"), updated=())
+    transformed.__name__ = f"{name}({getattr(fn, '__name__', 'f')})"
+    transformed.__qualname__ = transformed.__name__
+    return transformed
+
+
+def value_and_grad(fn, argnums=0, static_argnums=()):
+    """f -> (x, *args) -> (f(x, *args) as float, gradient(s) shaped like the arguments)."""
+    diff, static = _as_tuple(argnums), _as_tuple(static_argnums)
+
+    def value_and_gradient(*args):
+        signature = Signature(args, diff, static)
+        positions = _traced_positions(signature, diff)
+        entry = _derived(fn, signature, ("grad", positions),
+                         lambda g: grad_graph(g, positions))
+        outs = entry.run(signature.traced_values)
+        grads = [_output(g) for g in outs[1:]]
+        return _output(outs[0]), (grads[0] if isinstance(argnums, int) else tuple(grads))
+    return _wrap(fn, value_and_gradient, "value_and_grad")
+
+
+def grad(fn, argnums=0, static_argnums=()):
+    """f -> function returning the gradient of the scalar f with respect to argument `argnums`."""
+    both = value_and_grad(fn, argnums, static_argnums)
+    return _wrap(fn, lambda *args: both(*args)[1], "grad")
+
+
+def hvp(fn, static_argnums=()):
+    """f -> (x, v, *args) -> Hessian of f at x times v, in one forward-over-reverse sweep.
+
+    The signature is SciPy's `hessp(x, p, *args)`."""
+    static = tuple(s + 1 for s in _as_tuple(static_argnums))
+
+    def hessian_vector_product(x, v, *args):
+        signature = Signature((x, *args), (0,), tuple(s - 1 for s in static))
+        position = _traced_positions(signature, (0,))[0]
+        entry = _derived(fn, signature, ("hvp", (position,)),
+                         lambda g: hvp_graph(g, [position]))
+        v = _to_float_array(v, 1)
+        if np.shape(v) != np.shape(signature.traced_values[position]):
+            raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape "
+                                f"{np.shape(signature.traced_values[position])}")
+        return _output(entry.run(signature.traced_values + [v])[0])
+    return _wrap(fn, hessian_vector_product, "hvp")
+
+
+def jacobian(fn, argnums=0, mode="auto", static_argnums=()):
+    """f -> Jacobian with shape f(x).shape + x.shape; mode "auto" | "forward" | "reverse"."""
+    from optiad.jacobians import jacobian_of
+
+    return _wrap(fn, lambda *args: jacobian_of(fn, args, argnums, mode, static_argnums),
+                 "jacobian")
+
+
+def hessian(fn, argnums=0, static_argnums=()):
+    """f -> Hessian with shape x.shape + x.shape (forward-over-reverse, one HVP per column)."""
+    from optiad.jacobians import hessian_of
+
+    return _wrap(fn, lambda *args: hessian_of(fn, args, argnums, static_argnums), "hessian")
+
+
+def jvp(fn, primals, tangents):
+    """(f(*primals), directional derivative along `tangents`), like jax.jvp."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ArgumentError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
+    positions_all = tuple(range(len(primals)))
+    signature = Signature(primals, positions_all, ())
+    positions = _traced_positions(signature, positions_all)
+    entry = _derived(fn, signature, ("jvp", tuple(positions)),
+                     lambda g: jvp_graph(g, positions))
+    tangents = [_to_float_array(t, i) for i, t in enumerate(tangents)]
+    for t, p in zip(tangents, signature.traced_values):
+        if np.shape(t) != np.shape(p):
+            raise ArgumentError(f"jvp: a tangent has shape {np.shape(t)} but its primal has "
+                                f"shape {np.shape(p)}")
+    outs = entry.run(signature.traced_values + tangents)
+    half = len(outs) // 2
+    values, out_tangents = [_output(o) for o in outs[:half]], [_output(o) for o in outs[half:]]
+    if _base(fn, signature).graph.out_tree == "tuple":
+        return tuple(values), tuple(out_tangents)
+    return values[0], out_tangents[0]
+
+
+def vjp(fn, *primals):
+    """(f(*primals), pullback) like jax.vjp; pullback(ct) returns one cotangent per primal."""
+    positions_all = tuple(range(len(primals)))
+    signature = Signature(primals, positions_all, ())
+    positions = _traced_positions(signature, positions_all)
+    base = _base(fn, signature)
+    entry = _derived(fn, signature, ("vjp", tuple(positions)),
+                     lambda g: vjp_graph(g, positions))
+    value_entry = _derived(fn, signature, ("value",), lambda g: g)
+    values = [_output(v) for v in value_entry.run(signature.traced_values)]
+    n_out = len(base.graph.outvars)
+
+    def pullback(*cotangents):
+        if base.graph.out_tree == "single" and len(cotangents) == 1:
+            cotangents = [cotangents[0]]
+        elif len(cotangents) == 1 and isinstance(cotangents[0], tuple):
+            cotangents = list(cotangents[0])
+        cts = [_to_float_array(c, i) for i, c in enumerate(cotangents)]
+        for c, out in zip(cts, base.graph.outvars):
+            if np.shape(c) != out.shape:
+                raise ArgumentError(f"pullback: cotangent has shape {np.shape(c)} but the "
+                                    f"output has shape {out.shape}")
+        outs = entry.run(signature.traced_values + cts)
+        return tuple(_output(o) for o in outs[n_out:])
+    value = tuple(values) if base.graph.out_tree == "tuple" else values[0]
+    return value, pullback
+
+
+def trace(fn, static_argnums=()):
+    """f -> (*args) -> the Graph optiad records for f(*args); print it to read the program."""
+    static = _as_tuple(static_argnums)
+
+    def traced(*args):
+        signature = Signature(args, (), static)
+        return _base(fn, signature).graph
+    return _wrap(fn, traced, "trace")
+
+
+def evaluate_function(fn, *args, static_argnums=()):
+    """f(*args) computed through optiad's graph (what the derivative programs differentiate)."""
+    signature = Signature(args, (), _as_tuple(static_argnums))
+    entry = _derived(fn, signature, ("value",), lambda g: g)
+    outs = [_output(o) for o in entry.run(signature.traced_values)]
+    return tuple(outs) if entry.graph.out_tree == "tuple" else outs[0]

@@ -1,0 +1,57 @@
+"""The tables that route plain NumPy/SciPy calls on traced values to optiad.numpy.
+
+`np.sin(tracer)` reaches Tracer.__array_ufunc__, which looks up `UFUNCS[np.sin]`;
+`np.sum(tracer)` reaches Tracer.__array_function__, which looks up `FUNCTIONS[np.sum]`.
+A NumPy function missing here raises an UnsupportedFunctionError naming it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import scipy.special as sc
+
+from optiad import tracing
+
+# numpy/scipy ufunc name -> optiad.numpy name, where they differ
+_UFUNC_ALIASES = {"absolute": "abs", "fabs": "abs", "true_divide": "divide", "conjugate": "conj",
+                  "float_power": "power", "power": "power", "matmul": "matmul",
+                  "psi": "digamma", "logical_not": "logical_not"}
+_SCIPY_UFUNCS = ["expit", "erf", "erfc", "gammaln", "digamma", "psi", "xlogy", "log_expit",
+                 "logit"]
+_FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", "cumsum",
+              "diff", "trace", "diag", "diagonal", "dot", "vdot", "inner", "outer", "einsum",
+              "tensordot", "reshape", "ravel", "transpose", "swapaxes", "moveaxis",
+              "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "hstack",
+              "vstack", "column_stack", "flip", "repeat", "tile", "where", "clip", "round",
+              "around", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
+              "atleast_1d", "fix", "array", "asarray"]
+
+
+def register(module_name: str):
+    ops = sys.modules[module_name]
+    for name in dir(np):
+        ufunc = getattr(np, name)
+        if isinstance(ufunc, np.ufunc):
+            target = getattr(ops, _UFUNC_ALIASES.get(name, name), None)
+            if callable(target):
+                tracing.UFUNCS[ufunc] = target
+    for name in _SCIPY_UFUNCS:
+        tracing.UFUNCS[getattr(sc, name)] = getattr(ops, _UFUNC_ALIASES.get(name, name))
+    tracing.UFUNCS[(np.add, "reduce")] = lambda x, axis=0, **kw: ops.sum(x, axis=axis, **kw)
+    tracing.UFUNCS[(np.multiply, "reduce")] = lambda x, axis=0, **kw: ops.prod(x, axis=axis, **kw)
+    tracing.UFUNCS[(np.maximum, "reduce")] = lambda x, axis=0, **kw: ops.max(x, axis=axis, **kw)
+    tracing.UFUNCS[(np.minimum, "reduce")] = lambda x, axis=0, **kw: ops.min(x, axis=axis, **kw)
+    tracing.UFUNCS[(np.add, "accumulate")] = lambda x, axis=0, **kw: ops.cumsum(x, axis=axis)
+    for name in _FUNCTIONS:
+        function = getattr(np, name, None)
+        if function is not None:
+            tracing.FUNCTIONS[function] = getattr(ops, name)
+    for name in ("solve", "inv", "det", "slogdet", "norm"):
+        tracing.FUNCTIONS[getattr(np.linalg, name)] = getattr(ops.linalg, name)
+    tracing.FUNCTIONS[np.shape] = lambda x: tuple(np.shape(tracing.lift(x)) if not isinstance(
+        x, tracing.Tracer) else x.shape)
+    tracing.FUNCTIONS[np.ndim] = lambda x: len(x.shape)
+    tracing.FUNCTIONS[np.size] = lambda x, axis=None: x.size if axis is None else x.shape[axis]
+    return ops

@@ -1,0 +1,145 @@
+"""The intermediate representation: a Graph is a straight-line program of Eqns over Vars.
+
+Everything optiad does is a function from Graph to Graph (derivatives, simplification) or from
+Graph to something runnable (the NumPy interpreter, later Numba).  A Graph is
+
+    invars   -> the inputs, in the order the function takes them
+    eqns     -> one primitive application each, in evaluation order
+    outvars  -> the outputs (Vars or Literals)
+
+Atoms (what an Eqn reads) are Vars or Literals.  A Var is identified by object identity; its
+shape and dtype are fixed when it is created.  A Literal holds a concrete NumPy value (a constant
+the traced function closed over, or a number in a rule such as the 2 in d(x**2) = 2*x*dx).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optiad.errors import OptiadError
+
+DTYPE_NAMES = {np.dtype(np.float64): "f64", np.dtype(np.bool_): "bool", np.dtype(np.int64): "i64"}
+
+
+class Var:
+    """A value computed inside a graph, known by shape and dtype only."""
+
+    __slots__ = ("shape", "dtype", "__weakref__")
+
+    def __init__(self, shape: tuple[int, ...], dtype):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"Var({type_string(self)})"
+
+
+class Literal:
+    """A constant inside a graph.  Values are stored as read-only NumPy arrays."""
+
+    __slots__ = ("value", "shape", "dtype")
+
+    def __init__(self, value):
+        array = np.asarray(value)
+        if array.dtype.kind in "iuf" and array.dtype != np.float64:
+            array = array.astype(np.float64)
+        if array.dtype.kind not in "fb":
+            raise OptiadError(f"constant of dtype {array.dtype} cannot enter a traced computation; "
+                              "only float and boolean values can")
+        if array.flags.writeable:
+            array = array.copy()
+            array.flags.writeable = False
+        self.value = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(self.value.size)
+
+    def is_scalar_equal(self, number: float) -> bool:
+        return self.value.ndim == 0 and self.value.dtype.kind == "f" and float(self.value) == number
+
+    def __repr__(self) -> str:
+        return f"Literal({self.value!r})"
+
+
+Atom = Var | Literal
+
+
+@dataclass(eq=False)
+class Eqn:
+    """`out = primitive(*inputs, **params)` -- one primitive applied once."""
+
+    primitive: Any  # optiad.primitives.core.Primitive (kept untyped: ir sits below primitives)
+    inputs: list
+    out: Var
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Graph:
+    """A traced program.  `str(graph)` prints it one equation per line."""
+
+    invars: list
+    eqns: list
+    outvars: list
+    # Output structure: "single" (one output), or "tuple" (a tuple of outputs).
+    out_tree: str = "single"
+
+    def __str__(self) -> str:
+        from optiad.printing import graph_to_text
+
+        return graph_to_text(self)
+
+    def __repr__(self) -> str:
+        return f"<optiad.Graph: {len(self.invars)} inputs, {len(self.eqns)} equations>"
+
+    def fingerprint(self) -> str:
+        """A hash of the program text and literal values: equal programs, equal keys."""
+        digest = hashlib.sha256(str(self).encode())
+        for eqn in self.eqns:
+            for atom in eqn.inputs:
+                if isinstance(atom, Literal):
+                    digest.update(atom.value.tobytes())
+        return digest.hexdigest()[:32]
+
+
+def type_string(atom) -> str:
+    dims = ",".join(str(d) for d in atom.shape)
+    return f"{DTYPE_NAMES.get(atom.dtype, str(atom.dtype))}[{dims}]"
+
+
+def check_graph(graph: Graph) -> None:
+    """Raise if the graph reads a Var before it is defined or defines one twice."""
+    defined = set()
+    for var in graph.invars:
+        if not isinstance(var, Var) or id(var) in defined:
+            raise AssertionError(f"bad graph input {var!r}")
+        defined.add(id(var))
+    for eqn in graph.eqns:
+        for atom in eqn.inputs:
+            if isinstance(atom, Var) and id(atom) not in defined:
+                raise AssertionError(f"{eqn.primitive.name} reads an undefined variable")
+        if id(eqn.out) in defined:
+            raise AssertionError(f"{eqn.primitive.name} redefines a variable")
+        defined.add(id(eqn.out))
+    for atom in graph.outvars:
+        if isinstance(atom, Var) and id(atom) not in defined:
+            raise AssertionError("graph returns an undefined variable")

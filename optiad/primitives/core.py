@@ -1,0 +1,158 @@
+"""The primitive record, the registry, and `bind` -- the one place every operation goes through.
+
+A primitive is declared once, with everything about it side by side:
+
+    sin = defprimitive("sin", impl=np.sin, shape=same_shape,
+                       jvp=[lambda x, out, dx: dx * cos(x)],
+                       vjp=[lambda x, out, ct: ct * cos(x)])
+
+Rule conventions (one argument order everywhere): primals, then the output, then the tangent or
+cotangent, then the primitive's params as keywords.  `jvp` and `vjp` hold one rule per input, in
+input order (None: that input has no derivative), like autograd's derivative table; a primitive
+whose rules do not split per input (variadic ones like concatenate) gives `jvp_joint(primals,
+out, tangents, **params)`, where a tangent may be the symbolic `Zero`, and/or
+`vjp_joint(primals, out, ct, **params)` returning one cotangent (or None) per input.  Rules are written with optiad's
+own ops, so their output is traced again -- that is what makes Hessians (forward over reverse)
+and higher orders work with no extra code.
+
+Rules that multiply a (co)tangent by a partial derivative that can be infinite or NaN at a
+finite input (1/x, sqrt, log, ...) use `safe_mul(t, partial)`: exactly-zero t gives exactly-zero
+result.  A branch that `where` discards gets a zero cotangent, so its NaN partials cannot leak.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from optiad.errors import OptiadError, ShapeError, where
+from optiad.ir import Literal
+from optiad import tracing
+
+REGISTRY: dict[str, "Primitive"] = {}
+
+
+class Zero:
+    """A symbolic zero tangent or cotangent: known to be zero, never materialized."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype=np.float64):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self) -> str:
+        return f"Zero{self.shape}"
+
+
+class Primitive:
+    """One operation: evaluation, shape rule, derivative rules, code-generation template."""
+
+    def __init__(self, name: str, impl: Callable, shape: Callable, *,
+                 jvp: Sequence | None = None, vjp: Sequence | None = None,
+                 jvp_joint: Callable | None = None, vjp_joint: Callable | None = None,
+                 elementwise: bool = False,
+                 differentiable: bool = True, numba: str | None = None, doc: str = ""):
+        self.name = name
+        self.impl = impl
+        self.shape_rule = shape
+        self.jvp = tuple(jvp) if jvp is not None else None
+        self.vjp = tuple(vjp) if vjp is not None else None
+        self.jvp_joint = jvp_joint
+        self.vjp_joint = vjp_joint
+        self.elementwise = elementwise
+        self.differentiable = differentiable
+        self.numba = numba
+        self.__doc__ = doc or f"optiad primitive {name!r}"
+
+    def __call__(self, *args, **params):
+        return bind(self, args, params)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def defprimitive(name: str, impl: Callable, shape: Callable, **rules) -> Primitive:
+    """Declare a primitive and add it to the registry (the user-level entry point too).
+
+    A user primitive gives at least `impl` (NumPy evaluation), `shape` (returns (shape, dtype)
+    from input avals) and the rules it needs; `vjp`/`jvp` rules use optiad ops (optiad.numpy)."""
+    if name in REGISTRY:
+        raise OptiadError(f"a primitive named {name!r} already exists; choose another name")
+    primitive = Primitive(name, impl, shape, **rules)
+    if primitive.differentiable and (primitive.vjp or primitive.vjp_joint) is None:
+        raise OptiadError(f"primitive {name!r} needs a reverse rule (vjp=...), or "
+                          "differentiable=False")
+    REGISTRY[name] = primitive
+    return primitive
+
+
+def bind(primitive: Primitive, args: Sequence, params: dict):
+    """Apply a primitive: record it on the innermost active trace, or evaluate it on arrays."""
+    builder = tracing.innermost_builder(args)
+    if builder is None:
+        with np.errstate(all="ignore"):
+            return primitive.impl(*[_concrete(a) for a in args], **params)
+    return builder.add_equation(primitive, args, params)
+
+
+def _concrete(value):
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        raise OptiadError("an object array reached a primitive; this is a bug in optiad")
+    return value
+
+
+def aval(value):
+    """Shape/dtype view of a Tracer, Var, Literal or concrete value."""
+    if isinstance(value, tracing.Tracer):
+        return value.variable
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
+        return value
+    return Literal(value)
+
+
+# ---- shape rules shared by many primitives ----------------------------------------------------
+
+def same_shape(x, **params):
+    return x.shape, np.dtype(np.float64)
+
+
+def elementwise_shape(*operands, dtype=np.float64):
+    """NumPy broadcasting; the transforms sum cotangents back to each operand's shape."""
+    return broadcast_shapes(*[tuple(op.shape) for op in operands]), np.dtype(dtype)
+
+
+def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"operands with shapes {' and '.join(map(str, shapes))} do not "
+                         f"broadcast together{where()}Reshape one of them (e.g. x[:, None]) or "
+                         "check the dimensions.") from None
+
+
+def bool_shape(*operands, **params):
+    return elementwise_shape(*operands, dtype=np.bool_)
+
+
+# ---- the zero-wins product used by rules ------------------------------------------------------
+
+def _safe_mul_impl(t, partial):
+    product = np.multiply(t, partial)
+    if np.ndim(product) == 0:
+        return product if np.isfinite(product) or t != 0 else np.float64(0.0)
+    if not np.isfinite(product).all():  # rare: only then pay for the masked fix-up
+        product = np.where(np.broadcast_to(t, product.shape) == 0, 0.0, product)
+    return product
+
+
+safe_mul = defprimitive(
+    "safe_mul", impl=_safe_mul_impl, shape=elementwise_shape, elementwise=True,
+    jvp=[lambda a, b, out, da: safe_mul(da, b), lambda a, b, out, db: safe_mul(a, db)],
+    vjp=[lambda a, b, out, ct: safe_mul(ct, b), lambda a, b, out, ct: safe_mul(a, ct)],
+    doc="t * partial, except that t == 0 gives 0 even where partial is inf or NaN.")
+
+stop_gradient = defprimitive(
+    "stop_gradient", impl=lambda x: x, shape=lambda x: (tuple(x.shape), x.dtype),
+    differentiable=False, doc="x itself, treated as a constant by every derivative")

@@ -1,0 +1,227 @@
+"""Linear algebra primitives: matmul (1-D, 2-D, batched), einsum, solve, inv, det, slogdet.
+
+The rules are the matrix calculus identities (Giles, "An extended collection of matrix
+derivative results", 2008):  d(A B) = dA B + A dB;  d(A^-1 b) = A^-1 (db - dA x);
+d(A^-1) = -A^-1 dA A^-1;  d det A = det A tr(A^-1 dA);  d log|det A| = tr(A^-1 dA).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optiad.errors import ShapeError, UnsupportedFunctionError, where
+from optiad.primitives.core import defprimitive
+from optiad.primitives.reductions import reduce_sum
+from optiad.primitives.shape import reshape, transpose, unbroadcast
+
+
+def matrix_transpose(x):
+    axes = tuple(range(len(x.shape) - 2)) + (len(x.shape) - 1, len(x.shape) - 2)
+    return transpose(x, axes=axes)
+
+
+def _column(v):   # (..., k) -> (..., k, 1)
+    return reshape(v, shape=tuple(v.shape) + (1,))
+
+
+def _row(v):      # (..., k) -> (..., 1, k)
+    return reshape(v, shape=tuple(v.shape[:-1]) + (1, v.shape[-1]))
+
+
+def _drop_last(v):
+    return reshape(v, shape=tuple(v.shape[:-1]))
+
+
+def _matmul_shape(a, b):
+    if len(a.shape) == 0 or len(b.shape) == 0:
+        raise ShapeError(f"matmul needs arrays, got shapes {a.shape} and {b.shape}{where()}")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if len(b.shape) == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ShapeError(f"matmul shapes {a.shape} and {b.shape} do not align: {k_a} != "
+                         f"{k_b}{where()}")
+    batch_a = a.shape[:-2] if len(a.shape) > 1 else ()
+    batch_b = b.shape[:-2] if len(b.shape) > 1 else ()
+    try:
+        batch = tuple(np.broadcast_shapes(batch_a, batch_b))
+    except ValueError:
+        raise ShapeError(f"matmul batch shapes {batch_a} and {batch_b} do not broadcast"
+                         f"{where()}") from None
+    rows = (a.shape[-2],) if len(a.shape) > 1 else ()
+    cols = (b.shape[-1],) if len(b.shape) > 1 else ()
+    return batch + rows + cols, np.dtype(np.float64)
+
+
+def _matmul_vjp_a(a, b, out, ct):
+    if len(a.shape) == 1 and len(b.shape) == 1:
+        return ct * b
+    if len(a.shape) == 1:     # a (k,), b (..., k, m), ct (..., m)
+        return unbroadcast(_drop_last(matmul(b, _column(ct))), a.shape)
+    if len(b.shape) == 1:     # a (..., n, k), b (k,), ct (..., n)
+        return unbroadcast(_column(ct) * b, a.shape)
+    return unbroadcast(matmul(ct, matrix_transpose(b)), a.shape)
+
+
+def _matmul_vjp_b(a, b, out, ct):
+    if len(a.shape) == 1 and len(b.shape) == 1:
+        return ct * a
+    if len(a.shape) == 1:     # grad b = a[:, None] * ct[..., None, :]
+        return unbroadcast(_column(a) * _row(ct), b.shape)
+    if len(b.shape) == 1:     # grad b = sum over batch of a^T ct
+        return unbroadcast(_drop_last(matmul(matrix_transpose(a), _column(ct))), b.shape)
+    return unbroadcast(matmul(matrix_transpose(a), ct), b.shape)
+
+
+matmul = defprimitive(
+    "matmul", impl=np.matmul, shape=_matmul_shape,
+    jvp=[lambda a, b, out, da: matmul(da, b), lambda a, b, out, db: matmul(a, db)],
+    vjp=[_matmul_vjp_a, _matmul_vjp_b], doc="a @ b with NumPy's 1-D and batch rules")
+
+
+# ---- einsum -------------------------------------------------------------------------------------
+def parse_einsum(spec: str, shapes) -> str:
+    """Normalize a spec to explicit form 'ij,jk->ik' with no ellipsis; check it."""
+    spec = spec.replace(" ", "")
+    if "..." in spec:
+        raise UnsupportedFunctionError(f"einsum with '...' is not supported{where()}Write the "
+                                       "axes out explicitly.")
+    inputs, _, output = spec.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ShapeError(f"einsum spec {spec!r} names {len(terms)} operands, got "
+                         f"{len(shapes)}{where()}")
+    if not _:
+        counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
+        output = "".join(sorted(c for c, n in counts.items() if n == 1))
+    for term, shape in zip(terms, shapes):
+        if len(term) != len(shape):
+            raise ShapeError(f"einsum term {term!r} does not fit an operand of shape {shape}"
+                             f"{where()}")
+        if len(set(term)) != len(term):
+            raise UnsupportedFunctionError(f"einsum with a repeated index inside one operand "
+                                           f"({term!r}) is not supported{where()}Use "
+                                           "np.diagonal or np.trace.")
+    return ",".join(terms) + "->" + output
+
+
+def _einsum_sizes(spec, operands):
+    sizes = {}
+    for term, x in zip(spec.split("->")[0].split(","), operands):
+        for letter, d in zip(term, x.shape):
+            if sizes.setdefault(letter, d) != d:
+                raise ShapeError(f"einsum {spec!r}: index {letter!r} has sizes {sizes[letter]} "
+                                 f"and {d}{where()}")
+    return sizes
+
+
+def _einsum_shape(*operands, spec):
+    sizes = _einsum_sizes(spec, operands)
+    return tuple(sizes[c] for c in spec.split("->")[1]), np.dtype(np.float64)
+
+
+def _einsum_vjp_rule(i):
+    def rule(*args, spec):
+        *operands, out, ct = args
+        terms, output = spec.split("->")[0].split(","), spec.split("->")[1]
+        others = [t for j, t in enumerate(terms) if j != i]
+        available = set(output).union(*others)
+        target = "".join(c for c in terms[i] if c in available)
+        reduced = einsum(ct, *[x for j, x in enumerate(operands) if j != i],
+                         spec=",".join([output] + others) + "->" + target)
+        if target == terms[i]:
+            return reduced
+        # Indices only this operand has were summed away: the cotangent is constant along them.
+        from optiad.primitives.shape import broadcast_to
+        keep = tuple(operands[i].shape[k] if c in available else 1
+                     for k, c in enumerate(terms[i]))
+        return broadcast_to(reshape(reduced, shape=keep), shape=tuple(operands[i].shape))
+    return rule
+
+
+def _einsum_jvp_rule(i):
+    def rule(*args, spec):
+        *operands, out, tangent = args
+        return einsum(*[tangent if j == i else x for j, x in enumerate(operands)], spec=spec)
+    return rule
+
+
+einsum = defprimitive(
+    "einsum", impl=lambda *xs, spec: np.einsum(spec, *xs, optimize=len(xs) > 1),
+    shape=_einsum_shape,
+    jvp=[_einsum_jvp_rule(0), _einsum_jvp_rule(1), _einsum_jvp_rule(2)],
+    vjp=[_einsum_vjp_rule(0), _einsum_vjp_rule(1), _einsum_vjp_rule(2)],
+    doc="einsum with one to three operands, explicit indices, no repeats inside an operand")
+
+
+# ---- solve, inv, det ----------------------------------------------------------------------------
+def _square_check(a, what):
+    if len(a.shape) < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"{what} needs a square matrix, got shape {a.shape}{where()}")
+
+
+def _solve_shape(a, b):
+    _square_check(a, "linalg.solve")
+    n = a.shape[-1]
+    if (len(b.shape) == 1 and b.shape[0] != n) or (len(b.shape) > 1 and b.shape[-2] != n):
+        raise ShapeError(f"linalg.solve: A is {a.shape} but b is {b.shape}{where()}")
+    return tuple(b.shape), np.dtype(np.float64)
+
+
+def _solve_vjp_a(a, b, x, ct):
+    gb = solve(matrix_transpose(a), ct)
+    if len(b.shape) == 1:
+        return -(_column(gb) * _row(x))
+    return -matmul(gb, matrix_transpose(x))
+
+
+solve = defprimitive(
+    "solve", impl=np.linalg.solve, shape=_solve_shape,
+    jvp=[lambda a, b, x, da: solve(a, -matmul(da, x)), lambda a, b, x, db: solve(a, db)],
+    vjp=[_solve_vjp_a, lambda a, b, x, ct: solve(matrix_transpose(a), ct)],
+    doc="x = A^-1 b (b a vector when b.ndim == 1, else a matrix of columns)")
+
+
+def _square_shape(what):
+    def rule(a):
+        _square_check(a, what)
+        return tuple(a.shape), np.dtype(np.float64)
+    return rule
+
+
+def _scalar_of_matrix_shape(what):
+    def rule(a):
+        _square_check(a, what)
+        return tuple(a.shape[:-2]), np.dtype(np.float64)
+    return rule
+
+
+def _trace_product(m, da):   # tr(M dA) for each matrix in the batch
+    return reduce_sum(matrix_transpose(m) * da, axes=(len(da.shape) - 2, len(da.shape) - 1),
+                      keepdims=False)
+
+
+def _per_matrix(value, a):   # (...,) -> (..., 1, 1), to scale whole matrices
+    return reshape(value, shape=tuple(value.shape) + (1, 1))
+
+
+inv = defprimitive(
+    "inv", impl=np.linalg.inv, shape=_square_shape("linalg.inv"),
+    jvp=[lambda a, out, da: -matmul(matmul(out, da), out)],
+    vjp=[lambda a, out, ct: -matmul(matmul(matrix_transpose(out), ct), matrix_transpose(out))])
+
+det = defprimitive(
+    "det", impl=np.linalg.det, shape=_scalar_of_matrix_shape("linalg.det"),
+    jvp=[lambda a, out, da: out * _trace_product(inv(a), da)],
+    vjp=[lambda a, out, ct: _per_matrix(ct * out, a) * matrix_transpose(inv(a))])
+
+logabsdet = defprimitive(
+    "logabsdet", impl=lambda a: np.linalg.slogdet(a)[1],
+    shape=_scalar_of_matrix_shape("linalg.slogdet"),
+    jvp=[lambda a, out, da: _trace_product(inv(a), da)],
+    vjp=[lambda a, out, ct: _per_matrix(ct, a) * matrix_transpose(inv(a))],
+    doc="log |det A|, the second output of np.linalg.slogdet")
+
+sign_det = defprimitive(
+    "sign_det", impl=lambda a: np.linalg.slogdet(a)[0],
+    shape=_scalar_of_matrix_shape("linalg.slogdet"), differentiable=False,
+    doc="sign of det A, the first output of np.linalg.slogdet (derivative zero)")

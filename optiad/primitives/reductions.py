@@ -1,0 +1,116 @@
+"""Reductions and scans: sum, max, min, prod, the 2-norm, cumsum.
+
+Every reduction takes `axes` (a tuple of non-negative axes) and `keepdims`.  Reverse rules first
+restore the reduced axes (`_expand`), then broadcast back to the operand's shape.
+Non-smooth conventions: max/min split the derivative evenly among tied maxima; the 2-norm has
+gradient 0 at the origin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optiad.primitives.core import defprimitive
+from optiad.primitives.elementwise import equal, reciprocal, select, safe_mul
+from optiad.primitives.shape import broadcast_to, getitem, reshape
+
+
+def _reduced_shape(x, axes, keepdims):
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes)
+
+
+def _reduction_shape(x, axes, keepdims):
+    return _reduced_shape(x, axes, keepdims), np.dtype(np.float64)
+
+
+def _expand(value, x, axes, keepdims):
+    """An output-shaped value with the reduced axes restored as size 1 (broadcastable to x)."""
+    if keepdims or not axes:
+        return value
+    return reshape(value, shape=_reduced_shape(x, axes, True))
+
+
+def _spread(ct, x, axes, keepdims):
+    return broadcast_to(_expand(ct, x, axes, keepdims), shape=x.shape)
+
+
+reduce_sum = defprimitive(
+    "reduce_sum", impl=lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
+    shape=_reduction_shape,
+    jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(dx, axes=axes, keepdims=keepdims)],
+    vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims)])
+
+
+def _extremum_vjp(x, out, ct, axes, keepdims):
+    # Ties split evenly: each maximal element gets ct / (number of maximal elements).
+    hits = select(equal(x, _expand(out, x, axes, keepdims)), 1.0, 0.0)
+    count = reduce_sum(hits, axes=axes, keepdims=True)
+    return hits * broadcast_to(_expand(ct, x, axes, keepdims) / count, shape=x.shape)
+
+
+def _extremum_jvp(x, out, dx, axes, keepdims):
+    hits = select(equal(x, _expand(out, x, axes, keepdims)), 1.0, 0.0)
+    share = hits / reduce_sum(hits, axes=axes, keepdims=True)
+    return reduce_sum(share * dx, axes=axes, keepdims=keepdims)
+
+
+reduce_max = defprimitive(
+    "reduce_max", impl=lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims),
+    shape=_reduction_shape, jvp=[_extremum_jvp], vjp=[_extremum_vjp],
+    doc="max over axes; tied maxima share the derivative evenly")
+reduce_min = defprimitive(
+    "reduce_min", impl=lambda x, axes, keepdims: np.min(x, axis=axes, keepdims=keepdims),
+    shape=_reduction_shape, jvp=[_extremum_jvp], vjp=[_extremum_vjp],
+    doc="min over axes; tied minima share the derivative evenly")
+
+
+def _prod_partial(x, out, axes, keepdims):
+    """d prod / d x_i = product of the other elements, exact when some x are zero."""
+    is_zero = equal(x, 0.0)
+    nonzero = select(is_zero, 1.0, x)
+    product_of_nonzero = reduce_prod(nonzero, axes=axes, keepdims=True)
+    zeros = reduce_sum(select(is_zero, 1.0, 0.0), axes=axes, keepdims=True)
+    out_expanded = broadcast_to(_expand(out, x, axes, keepdims), shape=x.shape)
+    # x_i != 0: out / x_i.  x_i == 0: product of the others if it is the only zero, else 0.
+    at_zero = select(equal(zeros, 1.0), product_of_nonzero, 0.0)
+    return select(is_zero, broadcast_to(at_zero, shape=x.shape), out_expanded / nonzero)
+
+
+reduce_prod = defprimitive(
+    "reduce_prod", impl=lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
+    shape=_reduction_shape,
+    jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(
+        _prod_partial(x, out, axes, keepdims) * dx, axes=axes, keepdims=keepdims)],
+    vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims) *
+         _prod_partial(x, out, axes, keepdims)])
+
+
+def _norm_partial(x, out, axes, keepdims):
+    out_expanded = broadcast_to(_expand(out, x, axes, keepdims), shape=x.shape)
+    # x / ||x||, defined as 0 at the origin (the subgradient of smallest norm).
+    return select(equal(out_expanded, 0.0), 0.0,
+                  x * reciprocal(select(equal(out_expanded, 0.0), 1.0, out_expanded)))
+
+
+norm2 = defprimitive(
+    "norm2",
+    impl=lambda x, axes, keepdims: np.sqrt(np.sum(np.square(x), axis=axes, keepdims=keepdims)),
+    shape=_reduction_shape,
+    jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(
+        safe_mul(dx, _norm_partial(x, out, axes, keepdims)), axes=axes, keepdims=keepdims)],
+    vjp=[lambda x, out, ct, axes, keepdims: safe_mul(
+        _spread(ct, x, axes, keepdims), _norm_partial(x, out, axes, keepdims))],
+    doc="sqrt(sum(x**2)) over axes (vector 2-norm, Frobenius norm); gradient 0 at x = 0")
+
+
+def _flip(x, axis):
+    return getitem(x, index=(slice(None),) * axis + (slice(None, None, -1),))
+
+
+cumsum = defprimitive(
+    "cumsum", impl=lambda x, axis: np.cumsum(x, axis=axis),
+    shape=lambda x, axis: (tuple(x.shape), np.dtype(np.float64)),
+    jvp=[lambda x, out, dx, axis: cumsum(dx, axis=axis)],
+    vjp=[lambda x, out, ct, axis: _flip(cumsum(_flip(ct, axis), axis=axis), axis)])

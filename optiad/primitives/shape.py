@@ -1,0 +1,245 @@
+"""Structural primitives: reshape, transpose, broadcast, indexing, scatter, concatenate.
+
+They move values without arithmetic, so every rule is the same primitive applied to the
+tangent, or its adjoint (transpose of the permutation, sum over broadcast axes, scatter-add for
+a gather) applied to the cotangent.
+
+Indices are static: slices, ints, None, Ellipsis and constant integer or boolean arrays
+(wrapped in IndexArray so equations stay hashable and printable).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optiad.errors import ShapeError, UnsupportedFunctionError, where
+from optiad.primitives.core import Zero, defprimitive
+
+
+class IndexArray:
+    """A constant integer index array inside an index tuple (hashable, printable)."""
+
+    __slots__ = ("array", "_hash")
+
+    def __init__(self, array):
+        self.array = np.array(array, dtype=np.intp)
+        self.array.flags.writeable = False
+        self._hash = hash((self.array.shape, self.array.tobytes()))
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return isinstance(other, IndexArray) and self.array.shape == other.array.shape and \
+            bool(np.all(self.array == other.array))
+
+    def __repr__(self):
+        if self.array.size <= 6:
+            return "[" + ",".join(str(int(i)) for i in self.array.ravel()) + "]"
+        return f"int[{','.join(map(str, self.array.shape))}]"
+
+
+def to_numpy_index(index):
+    return tuple(i.array if isinstance(i, IndexArray) else i for i in index)
+
+
+def is_advanced(index) -> bool:
+    return any(isinstance(i, IndexArray) for i in index)
+
+
+def _shape_after_index(shape, index):
+    try:
+        dummy = np.broadcast_to(np.empty((), dtype=np.float64), shape)
+        return dummy[to_numpy_index(index)].shape
+    except IndexError as error:
+        raise ShapeError(f"index {index} does not fit an array of shape {shape}: "
+                         f"{error}{where()}") from None
+
+
+# ---- reshape, transpose, broadcast --------------------------------------------------------------
+def _reshape_shape(x, shape):
+    if int(np.prod(shape, dtype=np.int64)) != x.size:
+        raise ShapeError(f"cannot reshape an array of shape {x.shape} into {shape}{where()}")
+    return tuple(shape), x.dtype
+
+
+reshape = defprimitive(
+    "reshape", impl=lambda x, shape: np.reshape(x, shape), shape=_reshape_shape,
+    jvp=[lambda x, out, dx, shape: reshape(dx, shape=shape)],
+    vjp=[lambda x, out, ct, shape: reshape(ct, shape=x.shape)])
+
+transpose = defprimitive(
+    "transpose", impl=lambda x, axes: np.transpose(x, axes),
+    shape=lambda x, axes: (tuple(x.shape[a] for a in axes), x.dtype),
+    jvp=[lambda x, out, dx, axes: transpose(dx, axes=axes)],
+    vjp=[lambda x, out, ct, axes: transpose(ct, axes=tuple(int(a) for a in np.argsort(axes)))])
+
+
+def _broadcast_shape(x, shape):
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}{where()}") from None
+    if len(x.shape) > len(shape) or np.broadcast_shapes(x.shape, shape) != tuple(shape):
+        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}{where()}")
+    return tuple(shape), x.dtype
+
+
+def unbroadcast(ct, shape):
+    """Sum a cotangent of a broadcast result back to the operand's shape."""
+    shape = tuple(shape)
+    if isinstance(ct, Zero):
+        return Zero(shape)
+    ct_shape = tuple(np.shape(ct))
+    if ct_shape == shape:
+        return ct
+    from optiad.primitives.reductions import reduce_sum
+
+    lead = len(ct_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
+                                      if d == 1 and ct_shape[lead + i] != 1)
+    summed = reduce_sum(ct, axes=axes, keepdims=False)
+    return reshape(summed, shape=shape) if tuple(np.shape(summed)) != shape else summed
+
+
+broadcast_to = defprimitive(
+    "broadcast_to", impl=lambda x, shape: np.broadcast_to(x, shape), shape=_broadcast_shape,
+    jvp=[lambda x, out, dx, shape: broadcast_to(dx, shape=shape)],
+    vjp=[lambda x, out, ct, shape: unbroadcast(ct, x.shape)])
+
+
+# ---- gather and scatter -------------------------------------------------------------------------
+def _getitem_impl(x, index):
+    return x[to_numpy_index(index)]
+
+
+def _getitem_shape(x, index):
+    return _shape_after_index(x.shape, index), x.dtype
+
+
+getitem = defprimitive(
+    "getitem", impl=_getitem_impl, shape=_getitem_shape,
+    jvp=[lambda x, out, dx, index: getitem(dx, index=index)],
+    vjp=[lambda x, out, ct, index: index_scatter(ct, index=index, shape=x.shape)],
+    doc="x[index] for a static index (basic and advanced indexing)")
+
+
+def _index_scatter_impl(updates, index, shape):
+    out = np.zeros(shape)
+    if is_advanced(index):
+        np.add.at(out, to_numpy_index(index), updates)  # repeated indices accumulate
+    else:
+        out[index] = updates
+    return out
+
+
+index_scatter = defprimitive(
+    "index_scatter", impl=_index_scatter_impl,
+    shape=lambda updates, index, shape: (tuple(shape), np.dtype(np.float64)),
+    jvp=[lambda u, out, du, index, shape: index_scatter(du, index=index, shape=shape)],
+    vjp=[lambda u, out, ct, index, shape: getitem(ct, index=index)],
+    doc="zeros(shape) with `updates` added at `index`: the adjoint of getitem")
+
+
+def _index_update_impl(x, value, index):
+    out = np.array(x, dtype=np.float64, copy=True)
+    out[to_numpy_index(index)] = value
+    return out
+
+
+def _index_update_shape(x, value, index):
+    target = _shape_after_index(x.shape, index)
+    try:
+        np.broadcast_to(np.empty((), dtype=np.float64), value.shape).reshape(value.shape)
+        np.broadcast_shapes(target, value.shape)
+        if len(value.shape) > len(target):
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"cannot assign a value of shape {value.shape} to x[{index}] of shape "
+                         f"{target}{where()}") from None
+    return tuple(x.shape), np.dtype(np.float64)
+
+
+def _index_update_jvp(primals, out, tangents, index):
+    x, value = primals
+    dx, dvalue = tangents
+    dx = np.zeros(x.shape) if isinstance(dx, Zero) else dx
+    dvalue = 0.0 if isinstance(dvalue, Zero) else dvalue
+    return index_update(dx, dvalue, index=index)
+
+
+def _unbroadcast_to(ct, shape):
+    return unbroadcast(ct, shape)
+
+
+index_update = defprimitive(
+    "index_update", impl=_index_update_impl, shape=_index_update_shape,
+    jvp_joint=_index_update_jvp,
+    vjp=[lambda x, v, out, ct, index: index_update(ct, 0.0, index=index),
+         lambda x, v, out, ct, index: _unbroadcast_to(getitem(ct, index=index), v.shape)],
+    doc="x with x[index] = value (functional; what `z[i] = v` on a traced z records)")
+
+
+# ---- concatenate ------------------------------------------------------------------------------
+def _concatenate_shape(*xs, axis):
+    shapes = [x.shape for x in xs]
+    first = shapes[0]
+    for s in shapes[1:]:
+        if len(s) != len(first) or any(a != b for k, (a, b) in enumerate(zip(s, first))
+                                       if k != axis):
+            raise ShapeError(f"cannot concatenate shapes {shapes} along axis {axis}{where()}")
+    out = list(first)
+    out[axis] = sum(s[axis] for s in shapes)
+    return tuple(out), np.dtype(np.float64)
+
+
+def _concatenate_jvp(primals, out, tangents, axis):
+    parts = [np.zeros(p.shape) if isinstance(t, Zero) else t for p, t in zip(primals, tangents)]
+    return concatenate(*parts, axis=axis)
+
+
+def _concatenate_vjp(primals, out, ct, axis):
+    pieces, start = [], 0
+    for p in primals:
+        index = (slice(None),) * axis + (slice(start, start + p.shape[axis]),)
+        pieces.append(getitem(ct, index=index))
+        start += p.shape[axis]
+    return pieces
+
+
+concatenate = defprimitive(
+    "concatenate", impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
+    shape=_concatenate_shape, jvp_joint=_concatenate_jvp, vjp_joint=_concatenate_vjp)
+
+
+def normalize_index(index, shape):
+    """A user's index as a hashable tuple; constant arrays become IndexArray."""
+    from optiad.tracing import Tracer
+
+    if not isinstance(index, tuple):
+        index = (index,)
+    normalized = []
+    for item in index:
+        if isinstance(item, Tracer):
+            raise UnsupportedFunctionError(
+                f"indexing with a traced value{where()}Indices must be constants: pass the "
+                "index as a constant argument, or use np.where to select values.")
+        if isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            if array.dtype == np.bool_:
+                normalized.extend(IndexArray(i) for i in np.nonzero(array))
+                continue
+            if array.dtype.kind not in "iu":
+                raise ShapeError(f"index arrays must be integers or booleans, got "
+                                 f"{array.dtype}{where()}")
+            normalized.append(IndexArray(array))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            normalized.append(int(item))
+        elif isinstance(item, slice):
+            normalized.append(slice(*(None if v is None else int(v)
+                                      for v in (item.start, item.stop, item.step))))
+        elif item is None or item is Ellipsis:
+            normalized.append(item)
+        else:
+            raise ShapeError(f"unsupported index {item!r}{where()}")
+    return tuple(normalized)

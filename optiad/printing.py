@@ -1,0 +1,86 @@
+"""Graph -> text, one equation per line, in the style of JAX's jaxprs:
+
+    { lambda a:f64[3] b:f64[3,3] .
+      c:f64[3] = matmul b a
+      d:f64[] = reduce_sum[axes=(0,) keepdims=False] c
+      in d }
+
+Variables are named a, b, ..., z, ba, bb, ... in order of definition.  Literals print inline
+when small (2.0, [1.0,2.0]) and as `const:f64[1000]` when large.
+"""
+
+from __future__ import annotations
+
+import string
+
+
+from optiad.ir import Graph, Literal, type_string
+
+
+def _names():
+    letters = string.ascii_lowercase
+    n = 0
+    while True:
+        name, k = "", n
+        while True:
+            name = letters[k % 26] + name
+            k = k // 26
+            if k == 0:
+                break
+        # skip names that read like keywords of the format
+        if name not in ("in", "let"):
+            yield name
+        n += 1
+
+
+def _format_literal(literal: Literal) -> str:
+    value = literal.value
+    if value.ndim == 0:
+        return repr(value.item())
+    if value.size <= 4:
+        return "[" + ",".join(repr(v) for v in value.ravel().tolist()) + "]"
+    return f"const:{type_string(literal)}"
+
+
+def format_param(value) -> str:
+    if isinstance(value, slice):
+        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if value.step is not None else "")
+    if isinstance(value, tuple):
+        inner = ",".join(format_param(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if value is Ellipsis:
+        return "..."
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def graph_to_text(graph: Graph) -> str:
+    names = {}
+    fresh = _names()
+
+    def name(atom):
+        if isinstance(atom, Literal):
+            return _format_literal(atom)
+        if id(atom) not in names:
+            names[id(atom)] = next(fresh)
+        return names[id(atom)]
+
+    header = " ".join(f"{name(v)}:{type_string(v)}" for v in graph.invars)
+    lines = [f"{{ lambda {header} ."]
+    for eqn in graph.eqns:
+        params = ""
+        if eqn.params:
+            params = "[" + " ".join(f"{k}={format_param(v)}" for k, v in eqn.params.items()) + "]"
+        args = " ".join(name(a) for a in eqn.inputs)
+        out = name(eqn.out)
+        lines.append(f"  {out}:{type_string(eqn.out)} = {eqn.primitive.name}{params} {args}")
+    outs = ", ".join(name(a) for a in graph.outvars)
+    if graph.out_tree == "tuple":
+        outs = f"({outs})"
+    lines.append(f"  in {outs} }}")
+    return "\n".join(lines)
+
+
+__all__ = ["graph_to_text", "format_param"]

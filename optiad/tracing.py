@@ -1,0 +1,346 @@
+"""Tracing: run the user's function once on Tracers and record what it does as a Graph.
+
+A Tracer stands for an array whose shape and dtype are known but whose values are not.  NumPy
+hands every operation on it to optiad through its protocols -- operators, `__array_ufunc__`
+(np.sin, scipy.special.expit, ...) and `__array_function__` (np.sum, np.concatenate, ...) -- and
+each becomes one or more primitive applications recorded on the active Builder.
+
+The NumPy-level functions live in optiad.numpy, which fills the dispatch tables `UFUNCS` and
+`FUNCTIONS` below when it is imported (this module sits below it and must not import it).
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from optiad.errors import ArgumentError, OptiadError, TracerConversionError, \
+    UnsupportedFunctionError, user_frame, where
+from optiad.ir import Eqn, Graph, Literal, Var
+
+UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
+FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) -> optiad impl
+ops: Any = None                       # the optiad.numpy module, set when it is imported
+
+_BUILDERS: list["Builder"] = []
+stats = {"traces": 0}                 # how many functions were traced (tests count retraces)
+OBJECT_FALLBACK_WARN_SIZE = 1000
+
+
+class Builder:
+    """Collects the equations of one trace.  Builders nest (a trace inside a trace)."""
+
+    def __init__(self):
+        self.level = len(_BUILDERS)
+        self.invars: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.captured: list[tuple[Any, Var]] = []   # outer-trace values used here, as inputs
+        self._captured_by_id: dict[int, Var] = {}
+        self.integer_inputs: set[int] = set()       # ids of inputs given as Python/NumPy ints
+
+    def new_input(self, shape, dtype=np.float64, from_integer=False) -> "Tracer":
+        var = Var(shape, dtype)
+        self.invars.append(var)
+        if from_integer:
+            self.integer_inputs.add(id(var))
+        return Tracer(var, self)
+
+    def atom(self, value):
+        """The graph atom for a value: own tracer -> Var, outer tracer -> captured input,
+        anything else -> Literal."""
+        if isinstance(value, Tracer):
+            if value.builder is self:
+                return value.variable
+            captured = self._captured_by_id.get(id(value))
+            if captured is None:
+                captured = Var(value.shape, value.dtype)
+                self._captured_by_id[id(value)] = captured
+                self.captured.append((value, captured))
+            return captured
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            return self.atom(lift(value))
+        return Literal(value)
+
+    def add_equation(self, primitive, args, params) -> "Tracer":
+        inputs = [self.atom(a) for a in args]
+        shape, dtype = primitive.shape_rule(*inputs, **params)
+        out = Var(shape, dtype)
+        self.eqns.append(Eqn(primitive, inputs, out, params))
+        return Tracer(out, self)
+
+    def __enter__(self):
+        _BUILDERS.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _BUILDERS.remove(self)
+
+
+def innermost_builder(args) -> Builder | None:
+    best = None
+    for a in args:
+        if isinstance(a, Tracer) and (best is None or a.builder.level > best.level):
+            best = a.builder
+        elif isinstance(a, np.ndarray) and a.dtype == object:
+            inner = innermost_builder(a.ravel().tolist())
+            if inner is not None and (best is None or inner.level > best.level):
+                best = inner
+    return best
+
+
+def active_builder() -> Builder | None:
+    return _BUILDERS[-1] if _BUILDERS else None
+
+
+def lift(value):
+    """Turn an object array of tracers and numbers (from np.array([e1, e2])) into one Tracer."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        if value.ndim == 0:
+            return lift(value[()])
+        elements = [lift(e) for e in value.ravel()]
+        if not any(isinstance(e, Tracer) for e in elements):
+            return np.array(elements, dtype=np.float64).reshape(value.shape)
+        return ops.reshape(ops.stack(elements), value.shape)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (Tracer, np.ndarray)) for v in value):
+        return type(value)(lift(v) for v in value)
+    return value
+
+
+# ---- the traced value ---------------------------------------------------------------------------
+
+def _conversion_error(what: str, tracer: "Tracer") -> TracerConversionError:
+    hint = ("use np.where(condition, a, b) to choose between values, or pass the value as a "
+            "constant argument (static_argnums=...) if it does not depend on the inputs being "
+            "differentiated")
+    if id(tracer.variable) in tracer.builder.integer_inputs:
+        hint = ("this argument is an integer and was selected for differentiation; integers have "
+                "no derivative: leave it out of argnums and it is passed as a constant")
+    return TracerConversionError(
+        f"{what} needs a concrete value, but this value is traced (its derivative is being "
+        f"computed){where()}Instead, {hint}.")
+
+
+def _assigning_into_array() -> bool:
+    """Is the user's current line an assignment into a subscript (`a[i] = traced`)?"""
+    frame = user_frame()
+    if frame is None:
+        return False
+    source = linecache.getline(frame.filename, frame.lineno).strip()
+    try:
+        statement = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return False
+    targets = getattr(statement, "targets", None) or [getattr(statement, "target", None)]
+    return isinstance(statement, (ast.Assign, ast.AugAssign)) and any(
+        isinstance(t, ast.Subscript) for t in targets)
+
+
+class Tracer:
+    """A traced array: shape and dtype known, values not.  Behaves like an ndarray."""
+
+    __slots__ = ("variable", "builder")
+    __array_priority__ = 1000
+    __hash__ = object.__hash__
+
+    def __init__(self, var: Var, builder: Builder):
+        self.variable = var
+        self.builder = builder
+
+    shape = property(lambda self: self.variable.shape)
+    dtype = property(lambda self: self.variable.dtype)
+    ndim = property(lambda self: len(self.variable.shape))
+    size = property(lambda self: self.variable.size)
+    T = property(lambda self: ops.transpose(self))
+    mT = property(lambda self: ops.swapaxes(self, -1, -2))
+    real = property(lambda self: self)
+
+    def __repr__(self) -> str:
+        from optiad.ir import type_string
+        return f"Tracer<{type_string(self.variable)}>"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object (a traced scalar)")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # -- NumPy protocols --
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.pop("out", None)
+        if out is not None:
+            raise TracerConversionError(f"np.{ufunc.__name__}(..., out=...) writes a traced "
+                                        f"value into a NumPy array{where()}Assign the result "
+                                        "instead: y = np.{ufunc.__name__}(...).")
+        kwargs.pop("dtype", None) if kwargs.get("dtype") in (None, float, np.float64) else None
+        implementation = UFUNCS.get((ufunc, method)) or (
+            UFUNCS.get(ufunc) if method == "__call__" else None)
+        if implementation is None or kwargs.get("where") is not None:
+            name = getattr(ufunc, "__name__", str(ufunc))
+            call = name if method == "__call__" else f"{name}.{method}"
+            raise UnsupportedFunctionError(
+                f"optiad cannot differentiate through the ufunc np.{call}{where()}Use a "
+                "supported function (see optiad.numpy) or declare a primitive with "
+                "optiad.defprimitive.")
+        kwargs.pop("where", None)
+        return implementation(*[lift(x) for x in inputs], **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        implementation = FUNCTIONS.get(func)
+        if implementation is None:
+            module = getattr(func, "__module__", "numpy") or "numpy"
+            module = "np" if module.startswith("numpy") else module
+            raise UnsupportedFunctionError(
+                f"optiad has no derivative rule for {module}.{func.__name__}, called on a traced "
+                f"value{where()}Write it with supported functions (see optiad.numpy), or "
+                "declare a primitive with optiad.defprimitive.")
+        return implementation(*lift(list(args)), **kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if _assigning_into_array():
+            raise TracerConversionError(
+                f"writing a traced value into a NumPy array{where()}A NumPy array holds only "
+                "numbers, so the derivative would be lost. Build the array from traced values "
+                "instead: np.zeros_like(x) (a traced array) followed by item assignment, "
+                "np.array([e1, e2, ...]), np.stack or np.concatenate.")
+        if dtype is not None and np.dtype(dtype) not in (np.dtype(object), np.dtype(np.float64)):
+            raise _conversion_error(f"converting to a NumPy array of dtype {np.dtype(dtype)}",
+                                    self)
+        # Element-wise fallback: an object array of scalar tracers.  Exact, but the graph grows
+        # with the number of elements; optiad lifts it back to one array at the next operation.
+        if self.size > OBJECT_FALLBACK_WARN_SIZE:
+            warnings.warn(f"a traced array of {self.size} elements was converted with "
+                          "np.asarray/np.array; optiad falls back to one traced value per "
+                          "element, which makes the graph large", stacklevel=2)
+        result = np.empty(self.shape, dtype=object)
+        if self.ndim == 0:
+            result[()] = self
+        else:
+            for index in np.ndindex(*self.shape):
+                result[index] = self[index]
+        return result
+
+    def __bool__(self):
+        raise _conversion_error("Python `if`/`while`/`and`/`or`/bool()", self)
+
+    def __float__(self):
+        raise _conversion_error("float()", self)
+
+    def __int__(self):
+        raise _conversion_error("int()", self)
+
+    def __index__(self):
+        raise _conversion_error("using a traced value as an index or size", self)
+
+    def __complex__(self):
+        raise _conversion_error("complex()", self)
+
+    def item(self, *args):
+        raise _conversion_error(".item()", self)
+
+    def tolist(self):
+        raise _conversion_error(".tolist()", self)
+
+    # -- indexing --
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        updated = ops.setitem(self, index, value)
+        self.variable, self.builder = updated.variable, updated.builder
+
+
+def _binary(name: str, reflected: bool = False):
+    def method(self, other):
+        function = getattr(ops, name)
+        other = lift(other)
+        return function(other, self) if reflected else function(self, other)
+    method.__name__ = name
+    return method
+
+
+for _dunder, _op in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                     ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul"),
+                     ("floordiv", "floor_divide"), ("mod", "mod")]:
+    setattr(Tracer, f"__{_dunder}__", _binary(_op))
+    setattr(Tracer, f"__r{_dunder}__", _binary(_op, reflected=True))
+for _dunder, _op in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal"),
+                     ("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor")]:
+    setattr(Tracer, f"__{_dunder}__", _binary(_op))
+for _dunder in ("and", "or", "xor"):
+    setattr(Tracer, f"__r{_dunder}__", getattr(Tracer, f"__{_dunder}__"))
+Tracer.__neg__ = lambda self: ops.negative(self)
+Tracer.__pos__ = lambda self: self
+Tracer.__abs__ = lambda self: ops.abs(self)
+Tracer.__invert__ = lambda self: ops.logical_not(self)
+
+
+def _method(name: str):
+    def method(self, *args, **kwargs):
+        return getattr(ops, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+# ndarray methods, and the names NumPy's object-dtype loops call on elements (np.exp(obj) calls
+# element.exp()), so object arrays from the np.asarray fallback keep working.
+for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot", "reshape",
+              "ravel", "flatten", "transpose", "swapaxes", "squeeze", "clip", "copy", "astype",
+              "diagonal", "trace", "repeat", "conj", "conjugate",
+              "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh",
+              "cosh", "tanh", "arcsinh", "arctanh", "log1p", "expm1", "log2", "log10", "exp2",
+              "square", "cbrt", "reciprocal"):
+    setattr(Tracer, _name, _method(_name))
+
+
+# ---- running a function on tracers -------------------------------------------------------------
+
+class TracedFunction:
+    """Result of `trace_function`: the Graph plus what is needed to call it again."""
+
+    def __init__(self, graph: Graph, captured: list):
+        self.graph = graph
+        self.captured = captured  # outer values to append to the inputs when calling the graph
+
+
+def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
+    """Trace `fn`.  Each arg spec is ("traced", shape, from_integer) or ("static", value)."""
+    from optiad.transforms.simplify import simplify
+
+    stats["traces"] += 1
+    with Builder() as builder:
+        call_args = []
+        for spec in arg_specs:
+            if spec[0] == "traced":
+                call_args.append(builder.new_input(spec[1], np.float64, from_integer=spec[2]))
+            else:
+                call_args.append(spec[1])
+        result = fn(*call_args)
+        if isinstance(result, tuple):
+            outs, out_tree = [lift(r) for r in result], "tuple"
+        else:
+            outs, out_tree = [lift(result)], "single"
+        outvars = []
+        for out in outs:
+            if isinstance(out, (Tracer, np.ndarray, float, int, np.number, np.bool_)):
+                outvars.append(builder.atom(out))
+            else:
+                raise ArgumentError(f"the traced function returned a {type(out).__name__}; it "
+                                    "must return an array, a number, or a tuple of them")
+    invars = builder.invars + [var for _, var in builder.captured]
+    graph = simplify(Graph(invars, builder.eqns, outvars, out_tree))
+    return TracedFunction(graph, [value for value, _ in builder.captured])
+
+
+def check_float_output(graph: Graph, what: str) -> None:
+    for var in graph.outvars:
+        if var.dtype != np.float64:
+            raise OptiadError(f"{what}: the function returns a {var.dtype} value, which has no "
+                              "derivative; return a float array")

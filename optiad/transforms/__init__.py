@@ -1,0 +1,1 @@
+"""Graph -> graph transforms (jvp, vjp, simplify) and the NumPy interpreter (evaluate)."""

@@ -1,0 +1,81 @@
+"""Forward mode: push tangents through a graph alongside the primal values.
+
+`jvp_eval` is an interpreter: it re-binds each equation (so under a trace it records the primal
+program) and applies the primitive's forward rule to the tangents.  Inputs that are not being
+differentiated, and everything computed only from them, carry the symbolic Zero and cost nothing.
+`jvp_graph` traces that interpreter into a new Graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optiad.errors import OptiadError
+from optiad.ir import Graph, Literal
+from optiad.primitives.core import Zero, bind
+from optiad.primitives.shape import broadcast_to, unbroadcast
+
+
+def fit_shape(value, shape):
+    """Bring a rule's contribution to `shape`: sum away broadcast axes or broadcast a scalar."""
+    shape = tuple(shape)
+    if isinstance(value, Zero) or tuple(np.shape(value)) == shape:
+        return value
+    if len(np.shape(value)) > len(shape) or np.size(value) > int(np.prod(shape)):
+        return unbroadcast(value, shape)
+    return broadcast_to(value, shape=shape)
+
+
+def add_tangents(a, b):
+    if isinstance(a, Zero):
+        return b
+    if isinstance(b, Zero):
+        return a
+    return a + b
+
+
+def instantiate(t, shape):
+    return np.zeros(shape) if isinstance(t, Zero) else t
+
+
+def jvp_rule(eqn, inputs, out, tangents):
+    """The output tangent of one equation (Zero if no input tangent is nonzero)."""
+    primitive, params = eqn.primitive, eqn.params
+    if not primitive.differentiable or all(isinstance(t, Zero) for t in tangents):
+        return Zero(eqn.out.shape)
+    if primitive.jvp_joint is not None:
+        return fit_shape(primitive.jvp_joint(inputs, out, tangents, **params), eqn.out.shape)
+    if primitive.jvp is None:
+        raise OptiadError(f"primitive {primitive.name!r} has no forward rule (jvp=...); use "
+                          "reverse mode or give the primitive a jvp rule")
+    total = Zero(eqn.out.shape)
+    for rule, tangent in zip(primitive.jvp, tangents):
+        if isinstance(tangent, Zero):
+            continue
+        if rule is None:
+            raise OptiadError(f"primitive {primitive.name!r} has no forward rule for this input")
+        contribution = fit_shape(rule(*inputs, out, tangent, **params), eqn.out.shape)
+        total = add_tangents(total, contribution)
+    return total
+
+
+def jvp_eval(graph: Graph, primals, tangents):
+    """Evaluate graph and its directional derivative.  `tangents` may hold Zero entries."""
+    env = {id(v): p for v, p in zip(graph.invars, primals)}
+    tangent_env = {id(v): t for v, t in zip(graph.invars, tangents) if not isinstance(t, Zero)}
+    read = lambda atom: atom.value if isinstance(atom, Literal) else env[id(atom)]  # noqa: E731
+
+    def read_tangent(atom):
+        if isinstance(atom, Literal):
+            return Zero(atom.shape)
+        return tangent_env.get(id(atom), Zero(atom.shape))
+
+    for eqn in graph.eqns:
+        inputs = [read(a) for a in eqn.inputs]
+        out = bind(eqn.primitive, inputs, eqn.params)
+        env[id(eqn.out)] = out
+        tangent = jvp_rule(eqn, inputs, out, [read_tangent(a) for a in eqn.inputs])
+        if not isinstance(tangent, Zero):
+            tangent_env[id(eqn.out)] = tangent
+    outs = [read(a) for a in graph.outvars]
+    return outs, [read_tangent(a) for a in graph.outvars]

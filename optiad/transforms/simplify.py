@@ -1,0 +1,161 @@
+"""Simplification passes run on every traced or transformed graph.
+
+- fold_constants: an equation whose inputs are all literals becomes a literal.
+- identities: x*1, x+0, safe_mul(0, p) = 0, reshape/transpose/broadcast to the same shape, ...
+  (symbolic zeros are handled earlier, by the transforms' Zero; this catches the literal ones).
+- cse: equal equations (same primitive, inputs and params) computed once.
+- dce: equations no output depends on are dropped.
+Each pass returns a new Graph; the input graph is never mutated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optiad.ir import Eqn, Graph, Literal, Var
+
+FOLD_LIMIT = 100_000   # do not bake larger computed constants into a graph
+
+
+def simplify(graph: Graph) -> Graph:
+    for _ in range(2):
+        graph = dce(cse(identities(fold_constants(graph))))
+    return graph
+
+
+def _rewrite(graph: Graph, visit) -> Graph:
+    """Walk equations; `visit(eqn, inputs)` returns an Eqn to keep or an atom to substitute."""
+    substitute: dict[int, object] = {}
+    eqns = []
+    for eqn in graph.eqns:
+        inputs = [substitute.get(id(a), a) if isinstance(a, Var) else a for a in eqn.inputs]
+        result = visit(eqn, inputs)
+        if isinstance(result, Eqn):
+            eqns.append(result)
+        else:
+            substitute[id(eqn.out)] = result
+    outvars = [substitute.get(id(a), a) if isinstance(a, Var) else a for a in graph.outvars]
+    return Graph(graph.invars, eqns, outvars, graph.out_tree)
+
+
+def uniform_value(atom):
+    """The single value of a literal whose elements are all equal (e.g. a broadcast 1.0)."""
+    if not isinstance(atom, Literal) or atom.dtype.kind != "f":
+        return None
+    value = atom.value
+    if value.size == 1 or all(s == 0 for s in value.strides):
+        return float(value.flat[0]) if value.size else None
+    return None
+
+
+def fold_constants(graph: Graph) -> Graph:
+    def visit(eqn, inputs):
+        if all(isinstance(a, Literal) for a in inputs) and eqn.out.size <= FOLD_LIMIT:
+            with np.errstate(all="ignore"):
+                value = eqn.primitive.impl(*[a.value for a in inputs], **eqn.params)
+            return Literal(np.asarray(value, dtype=eqn.out.dtype))
+        return Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
+    return _rewrite(graph, visit)
+
+
+def _same_shape_as_out(atom, eqn):
+    return tuple(atom.shape) == eqn.out.shape and atom.dtype == eqn.out.dtype
+
+
+def _identity(eqn, inputs):
+    """An atom equal to the equation's output, or None."""
+    name = eqn.primitive.name
+    if name in ("reshape", "broadcast_to", "transpose"):
+        x = inputs[0]
+        if _same_shape_as_out(x, eqn) and (
+                name != "transpose" or tuple(eqn.params["axes"]) == tuple(range(len(x.shape)))):
+            return x
+    if name == "pow_const" and eqn.params["p"] == 1:
+        return inputs[0]
+    if name in ("add", "subtract", "multiply", "safe_mul", "divide"):
+        left, right = inputs
+        unit = 1.0 if name in ("multiply", "safe_mul", "divide") else 0.0
+        if uniform_value(right) == unit and _same_shape_as_out(left, eqn):
+            return left
+        if name in ("add", "multiply", "safe_mul") and uniform_value(left) == unit and \
+                _same_shape_as_out(right, eqn):
+            return right
+        if name == "safe_mul" and uniform_value(left) == 0.0:
+            return Literal(np.broadcast_to(np.float64(0.0), eqn.out.shape))
+    return None
+
+
+def _scalarize_uniform(eqn, inputs):
+    """In an elementwise op, a constant array of one repeated value (a broadcast 0.5) becomes
+    the scalar 0.5 when another operand already has the output's shape."""
+    if not eqn.primitive.elementwise or not any(
+            isinstance(a, Var) and tuple(a.shape) == eqn.out.shape for a in inputs):
+        return inputs
+    scalarized = []
+    for a in inputs:
+        value = uniform_value(a)
+        scalarized.append(Literal(value) if value is not None and a.shape != () else a)
+    return scalarized
+
+
+def identities(graph: Graph) -> Graph:
+    producers: dict[int, Eqn] = {}
+
+    def visit(eqn, inputs):
+        inputs = _scalarize_uniform(eqn, inputs)
+        replacement = _identity(eqn, inputs)
+        if replacement is not None:
+            return replacement
+        # -(-x) = x
+        if eqn.primitive.name == "negative" and isinstance(inputs[0], Var):
+            inner = producers.get(id(inputs[0]))
+            if inner is not None and inner.primitive.name == "negative":
+                return inner.inputs[0]
+        new = Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
+        producers[id(eqn.out)] = new
+        return new
+    return _rewrite(graph, visit)
+
+
+def freeze(value):
+    """A hashable stand-in for a params value (slices and lists are not hashable)."""
+    if isinstance(value, slice):
+        return ("slice", value.start, value.stop, value.step)
+    if isinstance(value, (tuple, list)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.tobytes())
+    return value
+
+
+def _atom_key(atom):
+    if isinstance(atom, Var):
+        return id(atom)
+    if atom.size == 1:
+        return ("literal", atom.shape, atom.dtype.str, atom.value.tobytes())
+    return ("literal", id(atom))
+
+
+def cse(graph: Graph) -> Graph:
+    seen: dict = {}
+
+    def visit(eqn, inputs):
+        key = (eqn.primitive.name, tuple(_atom_key(a) for a in inputs), freeze(eqn.params))
+        existing = seen.get(key)
+        if existing is not None:
+            return existing
+        seen[key] = eqn.out
+        return Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
+    return _rewrite(graph, visit)
+
+
+def dce(graph: Graph) -> Graph:
+    live = {id(a) for a in graph.outvars if isinstance(a, Var)}
+    kept = []
+    for eqn in reversed(graph.eqns):
+        if id(eqn.out) in live:
+            kept.append(eqn)
+            live.update(id(a) for a in eqn.inputs if isinstance(a, Var))
+    return Graph(graph.invars, kept[::-1], graph.outvars, graph.out_tree)
