@@ -182,9 +182,9 @@ def _scalar_output(graph: Graph, what: str):
                             "reduce the output to a scalar (e.g. np.sum)")
 
 
-def grad_graph(graph: Graph, positions) -> Graph:
+def grad_graph(graph: Graph, positions, what="grad") -> Graph:
     """Inputs as graph's; outputs (value, d value / d input for each position)."""
-    _scalar_output(graph, "grad")
+    _scalar_output(graph, what)
     active = [i in positions for i in range(len(graph.invars))]
 
     def gradient(*inputs):
@@ -223,10 +223,10 @@ def vjp_graph(graph: Graph, positions) -> Graph:
     return trace_function(reverse, _specs_of(graph, extra)).graph
 
 
-def hvp_graph(graph: Graph, positions) -> Graph:
+def hvp_graph(graph: Graph, positions, what="hvp") -> Graph:
     """Forward over reverse.  Inputs: graph's, then one direction per position.
     Outputs: the Hessian blocks times the direction, one per position (one sweep)."""
-    gradient = grad_graph(graph, positions)
+    gradient = grad_graph(graph, positions, what)
     n = len(graph.invars)
 
     def hessian_vector(*inputs):

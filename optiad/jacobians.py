@@ -84,7 +84,7 @@ def hessian_of(fn, args, argnums, static_argnums):
     signature = api.Signature(args, diff, static)
     positions = api._traced_positions(signature, diff)
     entry = api._derived(fn, signature, ("hvp", tuple(positions)),
-                         lambda g: api.hvp_graph(g, positions))
+                         lambda g: api.hvp_graph(g, positions, "hessian"))
     inputs = signature.traced_values
     shapes = [np.shape(inputs[p]) for p in positions]
     columns_by_block = {(i, k): [] for i in range(len(shapes)) for k in range(len(shapes))}

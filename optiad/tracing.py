@@ -112,7 +112,17 @@ def lift(value):
 
 # ---- the traced value ---------------------------------------------------------------------------
 
+def _write_error() -> TracerConversionError:
+    return TracerConversionError(
+        f"writing a traced value into a NumPy array{where()}A NumPy array holds only numbers, "
+        "so the derivative would be lost. Build the array from traced values instead: "
+        "np.zeros_like(x) (a traced array) followed by item assignment, np.array([e1, e2, ...]), "
+        "np.stack or np.concatenate.")
+
+
 def _conversion_error(what: str, tracer: "Tracer") -> TracerConversionError:
+    if _assigning_into_array():
+        return _write_error()
     hint = ("use np.where(condition, a, b) to choose between values, or pass the value as a "
             "constant argument (static_argnums=...) if it does not depend on the inputs being "
             "differentiated")
@@ -177,7 +187,7 @@ class Tracer:
         if out is not None:
             raise TracerConversionError(f"np.{ufunc.__name__}(..., out=...) writes a traced "
                                         f"value into a NumPy array{where()}Assign the result "
-                                        "instead: y = np.{ufunc.__name__}(...).")
+                                        f"instead: y = np.{ufunc.__name__}(...).")
         kwargs.pop("dtype", None) if kwargs.get("dtype") in (None, float, np.float64) else None
         implementation = UFUNCS.get((ufunc, method)) or (
             UFUNCS.get(ufunc) if method == "__call__" else None)
@@ -195,7 +205,9 @@ class Tracer:
         implementation = FUNCTIONS.get(func)
         if implementation is None:
             module = getattr(func, "__module__", "numpy") or "numpy"
-            module = "np" if module.startswith("numpy") else module
+            if module.startswith("numpy"):
+                submodule = module[len("numpy."):]
+                module = "np" if not submodule or submodule.startswith("_") else f"np.{submodule}"
             raise UnsupportedFunctionError(
                 f"optiad has no derivative rule for {module}.{func.__name__}, called on a traced "
                 f"value{where()}Write it with supported functions (see optiad.numpy), or "
@@ -204,14 +216,12 @@ class Tracer:
 
     def __array__(self, dtype=None, copy=None):
         if _assigning_into_array():
-            raise TracerConversionError(
-                f"writing a traced value into a NumPy array{where()}A NumPy array holds only "
-                "numbers, so the derivative would be lost. Build the array from traced values "
-                "instead: np.zeros_like(x) (a traced array) followed by item assignment, "
-                "np.array([e1, e2, ...]), np.stack or np.concatenate.")
+            raise _write_error()
         if dtype is not None and np.dtype(dtype) not in (np.dtype(object), np.dtype(np.float64)):
-            raise _conversion_error(f"converting to a NumPy array of dtype {np.dtype(dtype)}",
-                                    self)
+            raise TracerConversionError(
+                f"converting a traced value to a NumPy array of dtype {np.dtype(dtype)} drops "
+                f"its derivative{where()}Keep it as float64; use np.floor or np.round for "
+                "rounding (their derivative is zero).")
         # Element-wise fallback: an object array of scalar tracers.  Exact, but the graph grows
         # with the number of elements; optiad lifts it back to one array at the next operation.
         if self.size > OBJECT_FALLBACK_WARN_SIZE:
@@ -322,7 +332,15 @@ def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
                 call_args.append(builder.new_input(spec[1], np.float64, from_integer=spec[2]))
             else:
                 call_args.append(spec[1])
-        result = fn(*call_args)
+        try:
+            result = fn(*call_args)
+        except (ValueError, TypeError) as error:
+            # NumPy re-raises some errors from our conversion hooks as its own ValueError
+            # ("setting an array element with a sequence"); surface ours instead.
+            cause = error.__cause__ or error.__context__
+            if isinstance(cause, OptiadError) and not isinstance(error, OptiadError):
+                raise cause.with_traceback(None) from None
+            raise
         if isinstance(result, tuple):
             outs, out_tree = [lift(r) for r in result], "tuple"
         else:

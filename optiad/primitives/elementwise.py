@@ -99,13 +99,12 @@ erfc = unary("erfc", sc.erfc, lambda x, out: -TWO_OVER_SQRT_PI * exp(negative(sq
 expit = unary("expit", sc.expit, lambda x, out: out * (1.0 - out))
 log_expit = unary("log_expit", sc.log_expit, lambda x, out: expit(negative(x)))
 gammaln = unary("gammaln", sc.gammaln, lambda x, out: digamma(x), singular=True)
-digamma = unary("digamma", sc.digamma, lambda x, out: trigamma(x), singular=True)
-trigamma = unary("trigamma", lambda x: sc.polygamma(1, x), lambda x, out: tetragamma(x),
-                 singular=True)
-tetragamma = unary("tetragamma", lambda x: sc.polygamma(2, x),
-                   lambda x, out: pentagamma(x), singular=True)
-pentagamma = flat("pentagamma", lambda x: sc.polygamma(3, x),
-                  doc="polygamma(3, x); its own derivative is not provided (order > 3)")
+digamma = unary("digamma", sc.digamma, lambda x, out: polygamma(x, n=1), singular=True)
+polygamma = defprimitive(
+    "polygamma", impl=lambda x, n: sc.polygamma(n, x), shape=same_shape, elementwise=True,
+    jvp=[lambda x, out, dx, n: safe_mul(dx, polygamma(x, n=n + 1))],
+    vjp=[lambda x, out, ct, n: safe_mul(ct, polygamma(x, n=n + 1))],
+    doc="polygamma(n, x), the n-th derivative of digamma; d/dx = polygamma(n + 1, x)")
 
 # ---- piecewise constant (derivative zero) and predicates -------------------------------------
 sign = flat("sign", np.sign)

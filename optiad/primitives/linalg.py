@@ -55,6 +55,8 @@ def _matmul_shape(a, b):
 def _matmul_vjp_a(a, b, out, ct):
     if len(a.shape) == 1 and len(b.shape) == 1:
         return ct * b
+    if len(a.shape) == 1 and len(b.shape) == 2:
+        return matmul(b, ct)
     if len(a.shape) == 1:     # a (k,), b (..., k, m), ct (..., m)
         return unbroadcast(_drop_last(matmul(b, _column(ct))), a.shape)
     if len(b.shape) == 1:     # a (..., n, k), b (k,), ct (..., n)
@@ -67,6 +69,8 @@ def _matmul_vjp_b(a, b, out, ct):
         return ct * a
     if len(a.shape) == 1:     # grad b = a[:, None] * ct[..., None, :]
         return unbroadcast(_column(a) * _row(ct), b.shape)
+    if len(b.shape) == 1 and len(a.shape) == 2:
+        return matmul(ct, a)
     if len(b.shape) == 1:     # grad b = sum over batch of a^T ct
         return unbroadcast(_drop_last(matmul(matrix_transpose(a), _column(ct))), b.shape)
     return unbroadcast(matmul(matrix_transpose(a), ct), b.shape)

@@ -111,10 +111,44 @@ def identities(graph: Graph) -> Graph:
             inner = producers.get(id(inputs[0]))
             if inner is not None and inner.primitive.name == "negative":
                 return inner.inputs[0]
+        merged = _merge_scalings(eqn, inputs, producers)
+        if merged is not None:
+            return merged
         new = Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
         producers[id(eqn.out)] = new
         return new
     return _rewrite(graph, visit)
+
+
+_SCALINGS = ("multiply", "safe_mul")
+
+
+def _scaling(eqn_name, inputs):
+    """(constant c, operand y) if the equation computes c * y for a scalar literal c."""
+    if eqn_name not in _SCALINGS or len(inputs) != 2:
+        return None
+    for k in (0, 1):
+        c, y = inputs[k], inputs[1 - k]
+        if isinstance(c, Literal) and c.shape == () and uniform_value(c) is not None \
+                and isinstance(y, Var):
+            return uniform_value(c), y
+    return None
+
+
+def _merge_scalings(eqn, inputs, producers):
+    """c1 * (c2 * y) -> (c1 c2) * y, and y itself when c1 c2 = 1 (e.g. 0.5 * 2 in a gradient)."""
+    outer = _scaling(eqn.primitive.name, inputs)
+    if outer is None or outer[0] == 0.0:
+        return None
+    inner_eqn = producers.get(id(outer[1]))
+    inner = inner_eqn and _scaling(inner_eqn.primitive.name, inner_eqn.inputs)
+    if not inner:
+        return None
+    factor, y = outer[0] * inner[0], inner[1]
+    if factor == 1.0 and tuple(y.shape) == eqn.out.shape:
+        return y
+    primitive = inner_eqn.primitive if eqn.primitive is inner_eqn.primitive else eqn.primitive
+    return Eqn(primitive, [Literal(factor), y], eqn.out, {})
 
 
 def freeze(value):
