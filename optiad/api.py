@@ -182,14 +182,16 @@ def _scalar_output(graph: Graph, what: str):
                             "reduce the output to a scalar (e.g. np.sum)")
 
 
-def grad_graph(graph: Graph, positions, what="grad") -> Graph:
-    """Inputs as graph's; outputs (value, d value / d input for each position)."""
+def grad_graph(graph: Graph, positions, what="grad", with_value=True) -> Graph:
+    """Inputs as graph's; outputs (value if with_value, d value / d input for each position).
+    Without the value, dead-code elimination drops the primal work the gradient does not need."""
     _scalar_output(graph, what)
     active = [i in positions for i in range(len(graph.invars))]
 
     def gradient(*inputs):
         outs, cts = vjp_eval(graph, inputs, active, [1.0])
-        return (outs[0], *[_zeros_if_zero(cts[p]) for p in positions])
+        grads = tuple(_zeros_if_zero(cts[p]) for p in positions)
+        return (outs[0], *grads) if with_value else grads
     return trace_function(gradient, _specs_of(graph)).graph
 
 
@@ -226,7 +228,7 @@ def vjp_graph(graph: Graph, positions) -> Graph:
 def hvp_graph(graph: Graph, positions, what="hvp") -> Graph:
     """Forward over reverse.  Inputs: graph's, then one direction per position.
     Outputs: the Hessian blocks times the direction, one per position (one sweep)."""
-    gradient = grad_graph(graph, positions, what)
+    gradient = grad_graph(graph, positions, what, with_value=False)
     n = len(graph.invars)
 
     def hessian_vector(*inputs):
@@ -234,7 +236,7 @@ def hvp_graph(graph: Graph, positions, what="hvp") -> Graph:
         for k, p in enumerate(positions):
             tangents[p] = inputs[n + k]
         _, out_tangents = jvp_eval(gradient, inputs[:n], tangents)
-        return tuple(_zeros_if_zero(t) for t in out_tangents[1:])
+        return tuple(_zeros_if_zero(t) for t in out_tangents)
     extra = [graph.invars[p].shape for p in positions]
     return trace_function(hessian_vector, _specs_of(graph, extra)).graph
 
@@ -247,25 +249,29 @@ def _wrap(fn, transformed, name):
     return transformed
 
 
-def value_and_grad(fn, argnums=0, static_argnums=()):
-    """f -> (x, *args) -> (f(x, *args) as float, gradient(s) shaped like the arguments)."""
+def _gradient_function(fn, argnums, static_argnums, with_value):
     diff, static = _as_tuple(argnums), _as_tuple(static_argnums)
 
-    def value_and_gradient(*args):
+    def gradient(*args):
         signature = Signature(args, diff, static)
         positions = _traced_positions(signature, diff)
-        entry = _derived(fn, signature, ("grad", positions),
-                         lambda g: grad_graph(g, positions))
-        outs = entry.run(signature.traced_values)
-        grads = [_output(g) for g in outs[1:]]
-        return _output(outs[0]), (grads[0] if isinstance(argnums, int) else tuple(grads))
-    return _wrap(fn, value_and_gradient, "value_and_grad")
+        entry = _derived(fn, signature, ("grad", positions, with_value),
+                         lambda g: grad_graph(g, positions, with_value=with_value))
+        outs = [_output(o) for o in entry.run(signature.traced_values)]
+        grads = outs[1:] if with_value else outs
+        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        return (outs[0], grads) if with_value else grads
+    return gradient
+
+
+def value_and_grad(fn, argnums=0, static_argnums=()):
+    """f -> (x, *args) -> (f(x, *args) as float, gradient(s) shaped like the arguments)."""
+    return _wrap(fn, _gradient_function(fn, argnums, static_argnums, True), "value_and_grad")
 
 
 def grad(fn, argnums=0, static_argnums=()):
     """f -> function returning the gradient of the scalar f with respect to argument `argnums`."""
-    both = value_and_grad(fn, argnums, static_argnums)
-    return _wrap(fn, lambda *args: both(*args)[1], "grad")
+    return _wrap(fn, _gradient_function(fn, argnums, static_argnums, False), "grad")
 
 
 def hvp(fn, static_argnums=()):

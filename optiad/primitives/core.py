@@ -52,7 +52,7 @@ class Primitive:
     def __init__(self, name: str, impl: Callable, shape: Callable, *,
                  jvp: Sequence | None = None, vjp: Sequence | None = None,
                  jvp_joint: Callable | None = None, vjp_joint: Callable | None = None,
-                 elementwise: bool = False,
+                 elementwise: bool = False, accepts_out: bool = False,
                  differentiable: bool = True, numba: str | None = None, doc: str = ""):
         self.name = name
         self.impl = impl
@@ -62,6 +62,8 @@ class Primitive:
         self.jvp_joint = jvp_joint
         self.vjp_joint = vjp_joint
         self.elementwise = elementwise
+        # impl(*args, out=buffer) works: the interpreter may reuse a dead input's memory
+        self.accepts_out = accepts_out or isinstance(impl, np.ufunc)
         self.differentiable = differentiable
         self.numba = numba
         self.__doc__ = doc or f"optiad primitive {name!r}"
@@ -93,8 +95,28 @@ def bind(primitive: Primitive, args: Sequence, params: dict):
     builder = tracing.innermost_builder(args)
     if builder is None:
         with np.errstate(all="ignore"):
+            if primitive.elementwise:
+                uniform = _uniform_result(primitive, args, params)
+                if uniform is not None:
+                    return uniform
             return primitive.impl(*[_concrete(a) for a in args], **params)
     return builder.add_equation(primitive, args, params)
+
+
+def _uniform_result(primitive, args, params):
+    """Constants that are one value broadcast (the 1.0 seeding a gradient, spread by a sum)
+    stay a zero-stride view: computed once on the scalars, never materialized."""
+    scalars, shapes = [], []
+    for a in args:
+        a = np.asarray(a)
+        if a.ndim and any(stride != 0 for stride in a.strides):
+            return None
+        scalars.append(a.reshape(-1)[0] if a.size else a)
+        shapes.append(a.shape)
+    shape = np.broadcast_shapes(*shapes)
+    if not shape:
+        return None
+    return np.broadcast_to(primitive.impl(*scalars, **params), shape)
 
 
 def _concrete(value):
@@ -138,17 +160,19 @@ def bool_shape(*operands, **params):
 
 # ---- the zero-wins product used by rules ------------------------------------------------------
 
-def _safe_mul_impl(t, partial):
-    product = np.multiply(t, partial)
+def _safe_mul_impl(t, partial, out=None):
+    if out is t:      # the fix-up below reads t after the product is written
+        out = None
+    product = np.multiply(t, partial, out=out)
     if np.ndim(product) == 0:
         return product if np.isfinite(product) or t != 0 else np.float64(0.0)
     if not np.isfinite(product).all():  # rare: only then pay for the masked fix-up
-        product = np.where(np.broadcast_to(t, product.shape) == 0, 0.0, product)
+        product[np.broadcast_to(t, product.shape) == 0] = 0.0
     return product
 
 
 safe_mul = defprimitive(
-    "safe_mul", impl=_safe_mul_impl, shape=elementwise_shape, elementwise=True,
+    "safe_mul", impl=_safe_mul_impl, shape=elementwise_shape, elementwise=True, accepts_out=True,
     jvp=[lambda a, b, out, da: safe_mul(da, b), lambda a, b, out, db: safe_mul(a, db)],
     vjp=[lambda a, b, out, ct: safe_mul(ct, b), lambda a, b, out, ct: safe_mul(a, ct)],
     doc="t * partial, except that t == 0 gives 0 even where partial is inf or NaN.")

@@ -161,12 +161,12 @@ def _pow_const_partial(x, out, p):
     return p * pow_const(x, p=p - 1)
 
 
-def _pow_const_impl(x, p):
-    return np.square(x) if p == 2 else np.power(x, p)
+def _pow_const_impl(x, p, out=None):
+    return np.square(x, out=out) if p == 2 else np.power(x, p, out=out)
 
 
 pow_const = defprimitive(
-    "pow_const", impl=_pow_const_impl, shape=same_shape, elementwise=True,
+    "pow_const", impl=_pow_const_impl, shape=same_shape, elementwise=True, accepts_out=True,
     jvp=[lambda x, out, dx, p: Zero(dx.shape) if p == 0 else
          safe_mul(dx, _pow_const_partial(x, out, p))],
     vjp=[lambda x, out, ct, p: Zero(x.shape) if p == 0 else

@@ -141,6 +141,32 @@ index_scatter = defprimitive(
     doc="zeros(shape) with `updates` added at `index`: the adjoint of getitem")
 
 
+def _index_add_impl(x, updates, index, out=None):
+    out = out if out is x else np.array(x, dtype=np.result_type(x, updates), copy=True)
+    if is_advanced(index):
+        np.add.at(out, to_numpy_index(index), updates)
+    else:
+        out[index] += updates
+    return out
+
+
+def _index_add_jvp(primals, out, tangents, index):
+    x, updates = primals
+    dx, dupdates = tangents
+    if isinstance(dupdates, Zero):
+        return dx
+    return index_add(np.zeros(x.shape) if isinstance(dx, Zero) else dx, dupdates, index=index)
+
+
+index_add = defprimitive(
+    "index_add", impl=_index_add_impl, accepts_out=True,
+    shape=lambda x, updates, index: (tuple(x.shape), np.dtype(np.float64)),
+    jvp_joint=_index_add_jvp,
+    vjp=[lambda x, u, out, ct, index: ct,
+         lambda x, u, out, ct, index: unbroadcast(getitem(ct, index=index), u.shape)],
+    doc="x with `updates` added at `index` (what x + index_scatter(u) simplifies to)")
+
+
 def _index_update_impl(x, value, index):
     out = np.array(x, dtype=np.float64, copy=True)
     out[to_numpy_index(index)] = value

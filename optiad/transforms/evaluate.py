@@ -3,11 +3,16 @@
 `evaluate(graph, args)` works on any values: on arrays it runs NumPy; when an argument is a
 Tracer every equation is re-bound instead, which inlines the graph into the enclosing trace
 (that is how `ad.trace(ad.grad(f))` shows the derivative program).  `NumpyProgram` is the fast
-path for arrays: the graph is flattened once into slot indices, and each value is dropped after
-its last use so large intermediates do not pile up.
+path for arrays: the graph is flattened once into slot indices, each value is dropped after its
+last use, and an elementwise step writes into the memory of an input that dies at that step
+(`out=`) when nothing else refers to it.  Fresh memory is expensive (page faults cost more than
+the arithmetic on large arrays), so reusing buffers is what keeps the interpreter within a small
+factor of hand-written NumPy.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -47,7 +52,9 @@ class NumpyProgram:
         for eqn in graph.eqns:
             inputs = [slot(a) for a in eqn.inputs]
             slot_of[id(eqn.out)] = len(slot_of)
-            steps.append([eqn.primitive.impl, inputs, eqn.params, slot_of[id(eqn.out)], ()])
+            steps.append([eqn.primitive.impl, inputs, eqn.params, slot_of[id(eqn.out)], (),
+                          eqn.primitive.accepts_out and eqn.out.dtype == np.float64,
+                          eqn.out.shape])
         self.outputs = [slot(a) for a in graph.outvars]
         # Free each intermediate after its last reader (outputs and inputs are kept).
         last_use: dict[int, int] = {}
@@ -67,8 +74,29 @@ class NumpyProgram:
         values = list(args) + [None] * (self.n_slots - self.n_inputs)
         values.extend(reversed(self.constants))   # slot -k reads constants[k-1]
         with np.errstate(all="ignore"):
-            for impl, inputs, params, out, dead in self.steps:
-                values[out] = impl(*[values[i] for i in inputs], **params)
+            for impl, inputs, params, out, dead, accepts_out, shape in self.steps:
+                args = [values[i] for i in inputs]
+                buffer = _donor(values, dead, shape) if accepts_out and dead else None
+                if buffer is None:
+                    values[out] = impl(*args, **params)
+                else:
+                    values[out] = impl(*args, out=buffer, **params)
+                del args, buffer
                 for s in dead:
                     values[s] = None
         return [values[i] for i in self.outputs]
+
+
+# References to a donor array: the values list, the args list, the local name and the call.
+_DONOR_REFERENCES = 4
+
+
+def _donor(values, dead, shape):
+    """A dying float64 array of the output's shape that no view or other slot still uses."""
+    for s in dead:
+        array = values[s]
+        if type(array) is np.ndarray and array.shape == shape and array.dtype == np.float64 \
+                and array.flags.owndata and array.flags.writeable and array.flags.c_contiguous \
+                and sys.getrefcount(array) <= _DONOR_REFERENCES:
+            return array
+    return None

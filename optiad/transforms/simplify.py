@@ -5,6 +5,7 @@
   (symbolic zeros are handled earlier, by the transforms' Zero; this catches the literal ones).
 - cse: equal equations (same primitive, inputs and params) computed once.
 - dce: equations no output depends on are dropped.
+`simplify` applies the first four in one walk (each rule sees the others' results), then DCE.
 Each pass returns a new Graph; the input graph is never mutated.
 """
 
@@ -13,14 +14,69 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.ir import Eqn, Graph, Literal, Var
+from optiad.primitives.core import REGISTRY
 
 FOLD_LIMIT = 100_000   # do not bake larger computed constants into a graph
 
 
 def simplify(graph: Graph) -> Graph:
-    for _ in range(2):
-        graph = dce(cse(identities(fold_constants(graph))))
-    return graph
+    """All passes in one walk over the equations (rules see each other's results), then DCE."""
+    return dce(_rewrite(graph, Simplifier().visit))
+
+
+def fold_constants(graph: Graph) -> Graph:
+    return _rewrite(graph, Simplifier(rewrite=False, share=False).visit)
+
+
+def identities(graph: Graph) -> Graph:
+    return _rewrite(graph, Simplifier(fold=False, share=False).visit)
+
+
+def cse(graph: Graph) -> Graph:
+    return _rewrite(graph, Simplifier(fold=False, rewrite=False).visit)
+
+
+class Simplifier:
+    """The per-equation rules.  visit(eqn, inputs) returns the Eqn to keep or the atom that
+    replaces its output."""
+
+    def __init__(self, fold=True, rewrite=True, share=True):
+        self.fold, self.rewrite, self.share = fold, rewrite, share
+        self.producers: dict[int, Eqn] = {}
+        self.seen: dict = {}
+
+    def visit(self, eqn, inputs):
+        if self.fold and eqn.out.size <= FOLD_LIMIT and _all_literal(inputs):
+            with np.errstate(all="ignore"):
+                value = eqn.primitive.impl(*[a.value for a in inputs], **eqn.params)
+            return Literal(np.asarray(value, dtype=eqn.out.dtype))
+        new = None
+        if self.rewrite:
+            inputs = _scalarize_uniform(eqn, inputs)
+            result = _identity(eqn, inputs) or _double_negation(eqn, inputs, self.producers) \
+                or _merge_scalings(eqn, inputs, self.producers) \
+                or _scatter_add(eqn, inputs, self.producers)
+            if result is not None and not isinstance(result, Eqn):
+                return result
+            new = result
+        if new is None:
+            new = Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
+        if self.share:
+            key = (new.primitive.name, tuple([_atom_key(a) for a in new.inputs]),
+                   freeze(new.params) if new.params else ())
+            existing = self.seen.get(key)
+            if existing is not None:
+                return existing
+            self.seen[key] = new.out
+        self.producers[id(new.out)] = new
+        return new
+
+
+def _all_literal(inputs):
+    for a in inputs:
+        if not isinstance(a, Literal):
+            return False
+    return True
 
 
 def _rewrite(graph: Graph, visit) -> Graph:
@@ -46,16 +102,6 @@ def uniform_value(atom):
     if value.size == 1 or all(s == 0 for s in value.strides):
         return float(value.flat[0]) if value.size else None
     return None
-
-
-def fold_constants(graph: Graph) -> Graph:
-    def visit(eqn, inputs):
-        if all(isinstance(a, Literal) for a in inputs) and eqn.out.size <= FOLD_LIMIT:
-            with np.errstate(all="ignore"):
-                value = eqn.primitive.impl(*[a.value for a in inputs], **eqn.params)
-            return Literal(np.asarray(value, dtype=eqn.out.dtype))
-        return Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
-    return _rewrite(graph, visit)
 
 
 def _same_shape_as_out(atom, eqn):
@@ -88,8 +134,14 @@ def _identity(eqn, inputs):
 def _scalarize_uniform(eqn, inputs):
     """In an elementwise op, a constant array of one repeated value (a broadcast 0.5) becomes
     the scalar 0.5 when another operand already has the output's shape."""
-    if not eqn.primitive.elementwise or not any(
-            isinstance(a, Var) and tuple(a.shape) == eqn.out.shape for a in inputs):
+    if not eqn.primitive.elementwise:
+        return inputs
+    for a in inputs:
+        if isinstance(a, Literal) and a.shape != ():
+            break
+    else:
+        return inputs
+    if not any(isinstance(a, Var) and a.shape == eqn.out.shape for a in inputs):
         return inputs
     scalarized = []
     for a in inputs:
@@ -98,26 +150,13 @@ def _scalarize_uniform(eqn, inputs):
     return scalarized
 
 
-def identities(graph: Graph) -> Graph:
-    producers: dict[int, Eqn] = {}
-
-    def visit(eqn, inputs):
-        inputs = _scalarize_uniform(eqn, inputs)
-        replacement = _identity(eqn, inputs)
-        if replacement is not None:
-            return replacement
-        # -(-x) = x
-        if eqn.primitive.name == "negative" and isinstance(inputs[0], Var):
-            inner = producers.get(id(inputs[0]))
-            if inner is not None and inner.primitive.name == "negative":
-                return inner.inputs[0]
-        merged = _merge_scalings(eqn, inputs, producers)
-        if merged is not None:
-            return merged
-        new = Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
-        producers[id(eqn.out)] = new
-        return new
-    return _rewrite(graph, visit)
+def _double_negation(eqn, inputs, producers):
+    """-(-x) = x"""
+    if eqn.primitive.name == "negative" and isinstance(inputs[0], Var):
+        inner = producers.get(id(inputs[0]))
+        if inner is not None and inner.primitive.name == "negative":
+            return inner.inputs[0]
+    return None
 
 
 _SCALINGS = ("multiply", "safe_mul")
@@ -125,6 +164,8 @@ _SCALINGS = ("multiply", "safe_mul")
 
 def _scaling(eqn_name, inputs):
     """(constant c, operand y) if the equation computes c * y for a scalar literal c."""
+    if eqn_name == "negative" and isinstance(inputs[0], Var):
+        return -1.0, inputs[0]
     if eqn_name not in _SCALINGS or len(inputs) != 2:
         return None
     for k in (0, 1):
@@ -147,8 +188,23 @@ def _merge_scalings(eqn, inputs, producers):
     factor, y = outer[0] * inner[0], inner[1]
     if factor == 1.0 and tuple(y.shape) == eqn.out.shape:
         return y
-    primitive = inner_eqn.primitive if eqn.primitive is inner_eqn.primitive else eqn.primitive
+    names = {eqn.primitive.name, inner_eqn.primitive.name}
+    primitive = REGISTRY["safe_mul" if "safe_mul" in names else "multiply"]
     return Eqn(primitive, [Literal(factor), y], eqn.out, {})
+
+
+def _scatter_add(eqn, inputs, producers):
+    """x + index_scatter(u, index) -> index_add(x, u, index): no zeros array, no extra pass."""
+    if eqn.primitive.name != "add":
+        return None
+    for k in (0, 1):
+        x, scattered = inputs[1 - k], inputs[k]
+        producer = isinstance(scattered, Var) and producers.get(id(scattered))
+        if producer and producer.primitive.name == "index_scatter" and isinstance(x, Var) \
+                and tuple(x.shape) == eqn.out.shape:
+            return Eqn(REGISTRY["index_add"], [x, producer.inputs[0]], eqn.out,
+                       {"index": producer.params["index"]})
+    return None
 
 
 def freeze(value):
@@ -172,24 +228,13 @@ def _atom_key(atom):
     return ("literal", id(atom))
 
 
-def cse(graph: Graph) -> Graph:
-    seen: dict = {}
-
-    def visit(eqn, inputs):
-        key = (eqn.primitive.name, tuple(_atom_key(a) for a in inputs), freeze(eqn.params))
-        existing = seen.get(key)
-        if existing is not None:
-            return existing
-        seen[key] = eqn.out
-        return Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
-    return _rewrite(graph, visit)
-
-
 def dce(graph: Graph) -> Graph:
     live = {id(a) for a in graph.outvars if isinstance(a, Var)}
     kept = []
     for eqn in reversed(graph.eqns):
         if id(eqn.out) in live:
             kept.append(eqn)
-            live.update(id(a) for a in eqn.inputs if isinstance(a, Var))
+            for a in eqn.inputs:
+                if isinstance(a, Var):
+                    live.add(id(a))
     return Graph(graph.invars, kept[::-1], graph.outvars, graph.out_tree)

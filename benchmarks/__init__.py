@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: `python -m benchmarks` (see benchmarks/README.md)."""

@@ -1,0 +1,22 @@
+"""python -m benchmarks [--quick] [--out DIR]: run every case, write JSON and Markdown."""
+
+import argparse
+import os
+
+from benchmarks.runner import run, to_markdown, write
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smallest size of every case only")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"),
+                        help="directory for the JSON and Markdown results")
+    parser.add_argument("--stem", default="ad-core", help="file name stem of the results")
+    options = parser.parse_args()
+    results = run(quick=options.quick)
+    path = write(results, options.out, options.stem + ("-quick" if options.quick else ""))
+    print(to_markdown(results))
+    print(f"written: {path} (and .json)")
+
+
+main()

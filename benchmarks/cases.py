@@ -1,0 +1,138 @@
+"""Benchmark cases: each is a function written once against a NumPy-like module `xp`, plus a
+hand-written NumPy derivative that serves as the reference for speed and for accuracy.
+
+A case gives `make(size) -> dict(args=..., reference=...)`, the derivative `kind`, and the
+model function.  The runner builds one implementation per tool (optiad, JAX, autograd,
+hand-written NumPy) from the same model and times them side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+# ---- models, written against a NumPy-like module ----------------------------------------------
+def rosenbrock(x, xp=np):
+    return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_grad(x):
+    g = np.zeros_like(x)
+    t = x[1:] - x[:-1] ** 2
+    g[:-1] = -400.0 * x[:-1] * t - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * t
+    return g
+
+
+def rosenbrock_hvp(x, v):
+    hv = np.zeros_like(x)
+    hv[:-1] = (1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0) * v[:-1] - 400.0 * x[:-1] * v[1:]
+    hv[1:] += -400.0 * x[:-1] * v[:-1] + 200.0 * v[1:]
+    return hv
+
+
+def least_squares(x, A, b, xp=np):
+    r = A @ x - b
+    return 0.5 * xp.sum(r ** 2) + xp.sum(xp.log1p(xp.exp(-x)))
+
+
+def least_squares_grad(x, A, b):
+    return A.T @ (A @ x - b) - 1.0 / (1.0 + np.exp(x))
+
+
+def least_squares_hessian(x, A, b):
+    s = 1.0 / (1.0 + np.exp(x))
+    return A.T @ A + np.diag(s * (1.0 - s))
+
+
+def mlp_loss(w, X, y, xp=np):
+    """A 2-layer tanh network, flat parameter vector w = [W1, b1, W2, b2], squared loss."""
+    n_in, n_hidden = X.shape[1], 32
+    W1 = xp.reshape(w[:n_in * n_hidden], (n_in, n_hidden))
+    b1 = w[n_in * n_hidden:n_in * n_hidden + n_hidden]
+    W2 = w[n_in * n_hidden + n_hidden:n_in * n_hidden + 2 * n_hidden]
+    b2 = w[-1]
+    hidden = xp.tanh(X @ W1 + b1)
+    return xp.mean((hidden @ W2 + b2 - y) ** 2)
+
+
+def mlp_loss_grad(w, X, y):
+    n_in, n_hidden = X.shape[1], 32
+    W1 = w[:n_in * n_hidden].reshape(n_in, n_hidden)
+    b1 = w[n_in * n_hidden:n_in * n_hidden + n_hidden]
+    W2 = w[n_in * n_hidden + n_hidden:n_in * n_hidden + 2 * n_hidden]
+    hidden = np.tanh(X @ W1 + b1)
+    err = 2.0 * (hidden @ W2 + w[-1] - y) / y.size
+    d_hidden = np.outer(err, W2) * (1.0 - hidden ** 2)
+    return np.concatenate([(X.T @ d_hidden).ravel(), d_hidden.sum(axis=0), hidden.T @ err,
+                           [err.sum()]])
+
+
+def decay_residuals(p, t, y, xp=np):
+    return p[0] * xp.exp(-p[1] * t) + p[2] * xp.sin(p[3] * t) - y
+
+
+def decay_jacobian(p, t, y):
+    e, s, c = np.exp(-p[1] * t), np.sin(p[3] * t), np.cos(p[3] * t)
+    return np.stack([e, -p[0] * t * e, s, p[2] * t * c], axis=1)
+
+
+def deep_chain(x, xp=np):
+    """About 1,000 equations: 250 rounds of four elementwise operations."""
+    for _ in range(250):
+        x = xp.sin(x) * 1.01 + 0.1 * x
+    return xp.sum(x * x)
+
+
+# ---- cases ------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    name: str
+    kind: str                       # "grad" | "hvp" | "hessian" | "jacobian"
+    model: Callable
+    sizes: tuple
+    make: Callable                  # size -> (args, reference_function)
+    argnums: int = 0
+
+
+def _rosenbrock_point(n):
+    rng = np.random.default_rng(0)
+    return (rng.uniform(-1, 1, n),)
+
+
+def _least_squares_data(n):
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((2 * n, n)) / np.sqrt(n)
+    return rng.standard_normal(n), A, rng.standard_normal(2 * n)
+
+
+def _mlp_data(batch):
+    rng = np.random.default_rng(2)
+    n_in = 16
+    w = rng.standard_normal(n_in * 32 + 32 + 32 + 1) * 0.3
+    X = rng.standard_normal((batch, n_in))
+    return w, X, np.sin(X[:, 0])
+
+
+def _decay_data(m):
+    t = np.linspace(0.0, 5.0, m)
+    return np.array([2.0, 0.7, 0.5, 3.0]), t, 2.0 * np.exp(-0.7 * t) + 0.4 * np.sin(3.1 * t)
+
+
+CASES = [
+    Case("rosenbrock_grad", "grad", rosenbrock, (1_000, 100_000),
+         lambda n: (_rosenbrock_point(n), rosenbrock_grad)),
+    Case("rosenbrock_hvp", "hvp", rosenbrock, (1_000, 100_000),
+         lambda n: (_rosenbrock_point(n), rosenbrock_hvp)),
+    Case("least_squares_grad", "grad", least_squares, (100, 1_000),
+         lambda n: (_least_squares_data(n), least_squares_grad)),
+    Case("least_squares_hessian", "hessian", least_squares, (50,),
+         lambda n: (_least_squares_data(n), least_squares_hessian)),
+    Case("mlp_grad", "grad", mlp_loss, (1_000,),
+         lambda n: (_mlp_data(n), mlp_loss_grad)),
+    Case("residual_jacobian", "jacobian", decay_residuals, (1_000,),
+         lambda n: (_decay_data(n), decay_jacobian)),
+]

@@ -1,0 +1,234 @@
+"""Time optiad against hand-written NumPy and, when installed, JAX and autograd, in one process.
+
+For every case and size each tool computes the same derivative of the same model; the runner
+records first-call latency (tracing/compiling included), the median and spread of the steady
+state, the ratio to the hand-written NumPy derivative, and the largest error against it.
+Peers that are not installed are reported as absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import optiad as ad
+from benchmarks.cases import CASES, deep_chain
+
+REPEATS = 7
+MIN_REPEAT_SECONDS = 0.05
+
+
+def measure(function, args):
+    start = time.perf_counter()
+    result = function(*args)
+    first_call = time.perf_counter() - start
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            function(*args)
+        elapsed = time.perf_counter() - start
+        if elapsed >= MIN_REPEAT_SECONDS or number >= 2 ** 16:
+            break
+        number *= 2
+    times = [elapsed / number]
+    for _ in range(REPEATS - 1):
+        start = time.perf_counter()
+        for _ in range(number):
+            function(*args)
+        times.append((time.perf_counter() - start) / number)
+    median = statistics.median(times)
+    return {"first_call_s": first_call, "median_s": median,
+            "spread": (max(times) - min(times)) / median, "calls_per_repeat": number}, result
+
+
+# ---- one derivative per tool ----------------------------------------------------------------
+def optiad_derivative(case):
+    transform = {"grad": ad.grad, "hvp": ad.hvp, "hessian": ad.hessian,
+                 "jacobian": ad.jacobian}[case.kind]
+    return transform(case.model)
+
+
+def jax_derivative(case):
+    jax = importlib.import_module("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = importlib.import_module("jax.numpy")
+    model = functools.partial(case.model, xp=jnp)
+    if case.kind == "grad":
+        compiled = jax.jit(jax.grad(model))
+    elif case.kind == "hvp":
+        compiled = jax.jit(lambda x, v, *rest: jax.jvp(
+            lambda y: jax.grad(model)(y, *rest), (x,), (v,))[1])
+    elif case.kind == "hessian":
+        compiled = jax.jit(jax.hessian(model))
+    else:
+        compiled = jax.jit(jax.jacfwd(model))
+    return lambda *args: np.asarray(compiled(*args))   # NumPy in, NumPy out
+
+
+def autograd_derivative(case):
+    autograd = importlib.import_module("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    model = functools.partial(case.model, xp=anp)
+    if case.kind == "hvp":
+        return autograd.hessian_vector_product(model)
+    return {"grad": autograd.grad, "hessian": autograd.hessian,
+            "jacobian": autograd.jacobian}[case.kind](model)
+
+
+TOOLS = {"optiad (numpy backend)": optiad_derivative, "jax (jit, float64)": jax_derivative,
+         "autograd": autograd_derivative}
+PEER_MODULES = {"jax (jit, float64)": "jax", "autograd": "autograd"}
+
+
+def installed(tool):
+    module = PEER_MODULES.get(tool)
+    if module is None:
+        return True
+    try:
+        importlib.import_module(module)
+        return True
+    except ImportError:
+        return False
+
+
+def _case_args(case, size):
+    args, reference = case.make(size)
+    if case.kind == "hvp":
+        v = np.random.default_rng(3).standard_normal(np.shape(args[0]))
+        args = (args[0], v, *args[1:])
+    return args, reference
+
+
+def run_case(case, size):
+    args, reference = _case_args(case, size)
+    rows = []
+    timing, expected = measure(reference, args)
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    rows.append({"case": case.name, "size": size, "tool": "hand-written numpy", **timing,
+                 "max_error": 0.0})
+    for tool, make in TOOLS.items():
+        if not installed(tool):
+            rows.append({"case": case.name, "size": size, "tool": tool, "absent": True})
+            continue
+        timing, result = measure(make(case), args)
+        error = float(np.max(np.abs(np.asarray(result) - expected))) / scale
+        rows.append({"case": case.name, "size": size, "tool": tool, **timing,
+                     "max_error": error})
+    base = rows[0]["median_s"]
+    for row in rows:
+        if "median_s" in row:
+            row["ratio_to_numpy"] = row["median_s"] / base
+    return rows
+
+
+def trace_transform_case(repeats=5):
+    """Time to trace f and build its HVP program (tiny inputs, so evaluation is negligible)."""
+    x, v = np.full(3, 0.3), np.ones(3)
+    times = []
+    for _ in range(repeats):
+        fresh = lambda y: deep_chain(y)  # noqa: E731 -- a new function: no cache hit
+        start = time.perf_counter()
+        ad.hvp(fresh)(x, v)
+        times.append(time.perf_counter() - start)
+    n_function = len(ad.trace(deep_chain)(x).eqns)
+    n_hvp = len(ad.trace(ad.hvp(deep_chain))(x, v).eqns)
+    return {"case": "trace_and_transform_hvp", "size": n_function, "tool": "optiad",
+            "median_s": statistics.median(times), "spread": (max(times) - min(times)) /
+            statistics.median(times), "equations_function": n_function,
+            "equations_hvp": n_hvp}
+
+
+def machine_info():
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "optiad": ad.__version__}
+    for name in ("scipy", "jax", "autograd"):
+        try:
+            module = importlib.import_module(name)
+            versions[name] = getattr(module, "__version__", "installed")
+        except ImportError:
+            versions[name] = "absent"
+    return {"platform": platform.platform(), "processor": platform.processor(),
+            "cpus": os.cpu_count(), "versions": versions,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def run(quick=False, log=print):
+    rows = []
+    for case in CASES:
+        for size in (case.sizes[:1] if quick else case.sizes):
+            log(f"{case.name} n={size} ...")
+            rows.extend(run_case(case, size))
+    rows.append(trace_transform_case())
+    return {"machine": machine_info(), "rows": rows}
+
+
+def to_markdown(results) -> str:
+    rows = results["rows"]
+    tools = ["hand-written numpy"] + list(TOOLS)
+    lines = ["| case | n | " + " | ".join(tools) + " | max error (optiad) |",
+             "|---|---|" + "---|" * len(tools) + "---|"]
+    keyed = {}
+    for row in rows:
+        keyed.setdefault((row["case"], row["size"]), {})[row["tool"]] = row
+    for (case, size), by_tool in keyed.items():
+        if case == "trace_and_transform_hvp":
+            continue
+        cells = []
+        for tool in tools:
+            row = by_tool.get(tool, {"absent": True})
+            cells.append("absent" if row.get("absent") else
+                         f"{_time(row['median_s'])} ({row['ratio_to_numpy']:.2f}x)")
+        error = by_tool.get("optiad (numpy backend)", {}).get("max_error", float("nan"))
+        lines.append(f"| {case} | {size:,} | " + " | ".join(cells) + f" | {error:.1e} |")
+    lines.append("")
+    lines.append("Times are medians of the steady state; in brackets the ratio to the "
+                 "hand-written NumPy derivative (lower is faster).")
+    first = [r for r in rows if r.get("tool") == "optiad (numpy backend)"]
+    lines.append("")
+    lines.append("| case | n | optiad first call (trace + transform + run) |")
+    lines.append("|---|---|---|")
+    for row in first:
+        lines.append(f"| {row['case']} | {row['size']:,} | {_time(row['first_call_s'])} |")
+    for row in rows:
+        if row["case"] == "trace_and_transform_hvp":
+            lines.append("")
+            lines.append(f"Tracing a {row['equations_function']}-equation function and "
+                         f"building its Hessian-vector product ({row['equations_hvp']} "
+                         f"equations): {_time(row['median_s'])} (median of 5).")
+    machine = results["machine"]
+    lines.append("")
+    lines.append(f"Machine: {machine['platform']}, {machine['cpus']} CPUs; " + ", ".join(
+        f"{k} {v}" for k, v in machine["versions"].items()) + f"; {machine['date']}.")
+    return "\n".join(lines) + "\n"
+
+
+def _time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def write(results, directory, stem):
+    os.makedirs(directory, exist_ok=True)
+    for suffix, text in ((".json", json.dumps(results, indent=1)),
+                         (".md", to_markdown(results))):
+        path = os.path.join(directory, stem + suffix)
+        with open(path + ".tmp", "w") as handle:
+            handle.write(text)
+        os.replace(path + ".tmp", path)   # never a half-written results file
+    return os.path.join(directory, stem + ".md")
+
+
+if __name__ == "__main__":
+    sys.exit("run as: python -m benchmarks")
