@@ -50,6 +50,22 @@ def _to_float_array(value, position):
     return array.astype(np.float64, copy=False)
 
 
+class _Identity:
+    """Cache key for an unhashable static argument: the object itself, compared by identity.
+    Holding a reference keeps the object alive, so its id cannot be reused by another."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __hash__(self):
+        return id(self.value)
+
+    def __eq__(self, other):
+        return isinstance(other, _Identity) and other.value is self.value
+
+
 def _static_key(value):
     if isinstance(value, np.ndarray):
         return ("array", value.dtype.str, value.shape, value.tobytes())
@@ -57,7 +73,7 @@ def _static_key(value):
         hash(value)
         return ("value", type(value).__name__, value)
     except TypeError:
-        return ("id", id(value))
+        return ("object", _Identity(value))
 
 
 class Signature:
