@@ -63,5 +63,5 @@ def test_large_constants_print_by_type():
     assert str(ad.trace(lambda x: x * data + np.array([1.0, 2.0]).sum())(np.zeros(10))) == """\
 { lambda a:f64[10] .
   b:f64[10] = multiply a const:f64[10]
-  c:f64[10] = add b 3.0
+  c:f64[10] = add 3.0 b
   in c }"""

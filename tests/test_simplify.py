@@ -30,7 +30,7 @@ def test_constants_are_folded():
     data = np.array([1.0, 2.0, 3.0])
     graph = ad.trace(lambda x: x * (np.float64(2.0) * ad.numpy.exp(data)).sum())(x0)
     assert names(graph) == ["multiply"]
-    literal = graph.eqns[0].inputs[1]
+    literal = graph.eqns[0].inputs[0]   # constants are put first in commutative products
     assert isinstance(literal, Literal)
     assert float(literal.value) == np.sum(2 * np.exp(data))
 

@@ -53,6 +53,8 @@ class Simplifier:
         new = None
         if self.rewrite:
             inputs = _scalarize_uniform(eqn, inputs)
+            eqn = _canonical(eqn, inputs, self.producers)
+            inputs = eqn.inputs
             result = _identity(eqn, inputs) or _double_negation(eqn, inputs, self.producers) \
                 or _merge_scalings(eqn, inputs, self.producers) \
                 or _scatter_add(eqn, inputs, self.producers)
@@ -148,6 +150,32 @@ def _scalarize_uniform(eqn, inputs):
         value = uniform_value(a)
         scalarized.append(Literal(value) if value is not None and a.shape != () else a)
     return scalarized
+
+
+def _canonical(eqn, inputs, producers):
+    """One spelling per computation, so CSE sees equal things as equal:
+    y * c -> c * y; safe_mul with a finite nonzero constant is a plain product;
+    x + (-y) -> x - y; x - (-y) -> x + y."""
+    name = eqn.primitive.name
+    if name in ("multiply", "safe_mul", "add") and len(inputs) == 2:
+        left, right = inputs
+        if isinstance(right, Literal) and right.shape == () and isinstance(left, Var):
+            left, right = right, left
+        if name == "safe_mul" and isinstance(left, Literal) and left.shape == () and \
+                uniform_value(left) not in (None, 0.0) and np.isfinite(uniform_value(left)):
+            return Eqn(REGISTRY["multiply"], [left, right], eqn.out, eqn.params)
+        if name == "add":
+            for a, b in ((left, right), (right, left)):
+                negated = isinstance(b, Var) and producers.get(id(b))
+                if negated and negated.primitive.name == "negative" and \
+                        tuple(a.shape) == eqn.out.shape:
+                    return Eqn(REGISTRY["subtract"], [a, negated.inputs[0]], eqn.out, {})
+        return Eqn(eqn.primitive, [left, right], eqn.out, eqn.params)
+    if name == "subtract":
+        negated = isinstance(inputs[1], Var) and producers.get(id(inputs[1]))
+        if negated and negated.primitive.name == "negative":
+            return Eqn(REGISTRY["add"], [inputs[0], negated.inputs[0]], eqn.out, {})
+    return Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
 
 
 def _double_negation(eqn, inputs, producers):
