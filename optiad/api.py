@@ -25,8 +25,8 @@ from optiad.ir import Graph
 from optiad.primitives.core import Zero
 from optiad.tracing import Tracer, trace_function
 from optiad.transforms.evaluate import NumpyProgram, evaluate
-from optiad.transforms.jvp import jvp_eval
-from optiad.transforms.vjp import vjp_eval
+from optiad.transforms.jvp import jvp_eval_directions
+from optiad.transforms.vjp import linearize_reverse, vjp_eval
 
 _CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _UNWEAKREFABLE_CACHE: dict = {}
@@ -215,45 +215,62 @@ def _zeros_if_zero(value):
     return np.zeros(value.shape) if isinstance(value, Zero) else value
 
 
-def jvp_graph(graph: Graph, positions) -> Graph:
-    """Inputs: graph's, then one tangent per position.  Outputs: outputs, then tangents."""
+def _tangent_sets(graph, inputs, positions, directions):
+    """Split the extra inputs into `directions` sets of tangents, one per position each."""
+    n, k = len(graph.invars), len(positions)
+    sets = []
+    for d in range(directions):
+        tangents = [Zero(v.shape) for v in graph.invars]
+        for j, p in enumerate(positions):
+            tangents[p] = inputs[n + d * k + j]
+        sets.append(tangents)
+    return sets
+
+
+def jvp_graph(graph: Graph, positions, directions=1) -> Graph:
+    """Inputs: graph's, then per direction one tangent per position.
+    Outputs: graph's outputs, then per direction the output tangents.  The primal program is
+    shared by all directions."""
     n = len(graph.invars)
 
     def forward(*inputs):
-        tangents = [Zero(v.shape) for v in graph.invars]
-        for k, p in enumerate(positions):
-            tangents[p] = inputs[n + k]
-        outs, out_tangents = jvp_eval(graph, inputs[:n], tangents)
-        return (*outs, *[_zeros_if_zero(t) for t in out_tangents])
-    extra = [graph.invars[p].shape for p in positions]
+        sets = _tangent_sets(graph, inputs, positions, directions)
+        outs, out_tangent_sets = jvp_eval_directions(graph, inputs[:n], sets)
+        return (*outs, *[_zeros_if_zero(t) for ts in out_tangent_sets for t in ts])
+    extra = [graph.invars[p].shape for p in positions] * directions
     return trace_function(forward, _specs_of(graph, extra)).graph
 
 
-def vjp_graph(graph: Graph, positions) -> Graph:
-    """Inputs: graph's, then one cotangent per output.  Outputs: outputs, then cotangents."""
-    n = len(graph.invars)
+def vjp_graph(graph: Graph, positions, directions=1) -> Graph:
+    """Inputs: graph's, then per direction one cotangent per output.
+    Outputs: graph's outputs, then per direction one cotangent per position.  The forward
+    sweep is shared by all directions."""
+    n, n_out = len(graph.invars), len(graph.outvars)
     active = [i in positions for i in range(n)]
 
     def reverse(*inputs):
-        outs, cts = vjp_eval(graph, inputs[:n], active, list(inputs[n:]))
-        return (*outs, *[_zeros_if_zero(cts[p]) for p in positions])
-    extra = [v.shape for v in graph.outvars]
+        outs, pullback = linearize_reverse(graph, inputs[:n], active)
+        results = list(outs)
+        for d in range(directions):
+            cts = pullback(list(inputs[n + d * n_out:n + (d + 1) * n_out]))
+            results.extend(_zeros_if_zero(cts[p]) for p in positions)
+        return tuple(results)
+    extra = [v.shape for v in graph.outvars] * directions
     return trace_function(reverse, _specs_of(graph, extra)).graph
 
 
-def hvp_graph(graph: Graph, positions, what="hvp") -> Graph:
-    """Forward over reverse.  Inputs: graph's, then one direction per position.
-    Outputs: the Hessian blocks times the direction, one per position (one sweep)."""
+def hvp_graph(graph: Graph, positions, what="hvp", directions=1) -> Graph:
+    """Forward over reverse.  Inputs: graph's, then per direction one vector per position.
+    Outputs: per direction, the Hessian blocks times the vector, one per position.  The
+    gradient program is computed once for all directions."""
     gradient = grad_graph(graph, positions, what, with_value=False)
     n = len(graph.invars)
 
     def hessian_vector(*inputs):
-        tangents = [Zero(v.shape) for v in gradient.invars]
-        for k, p in enumerate(positions):
-            tangents[p] = inputs[n + k]
-        _, out_tangents = jvp_eval(gradient, inputs[:n], tangents)
-        return tuple(_zeros_if_zero(t) for t in out_tangents)
-    extra = [graph.invars[p].shape for p in positions]
+        sets = _tangent_sets(gradient, inputs, positions, directions)
+        _, out_tangent_sets = jvp_eval_directions(gradient, inputs[:n], sets)
+        return tuple(_zeros_if_zero(t) for ts in out_tangent_sets for t in ts)
+    extra = [graph.invars[p].shape for p in positions] * directions
     return trace_function(hessian_vector, _specs_of(graph, extra)).graph
 
 

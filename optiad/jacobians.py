@@ -1,10 +1,13 @@
-"""Full Jacobians and Hessians, assembled from directional derivatives.
+"""Full Jacobians and Hessians, assembled from many directional derivatives.
 
 `jacobian` picks forward mode (one JVP per input element) when the inputs are fewer than the
 outputs and reverse mode (one VJP per output element) otherwise; `mode=` overrides.
 `hessian` is forward over reverse: one Hessian-vector product per input element.
-On the NumPy backend each direction is one run of the derived program; the numba backend
-will loop over directions inside compiled code.
+
+Directions are processed in chunks: one derived program carries `chunk` directions at once and
+computes the shared part (the primal sweep; for Hessians the whole gradient) a single time.  The
+chunk is sized so the derived program stays around EQUATION_BUDGET equations, which keeps
+tracing time bounded for large functions.
 """
 
 from __future__ import annotations
@@ -16,29 +19,52 @@ from optiad.errors import ArgumentError
 from optiad.tracing import Tracer
 
 MODES = ("auto", "forward", "reverse")
+MAX_CHUNK = 64
+EQUATION_BUDGET = 4000
 
 
-def _basis(shape):
-    size = int(np.prod(shape, dtype=np.int64))
-    for j in range(size):
-        e = np.zeros(size)
-        e[j] = 1.0
-        yield e.reshape(shape)
+def chunk_size(graph, n_directions: int) -> int:
+    return max(1, min(n_directions, MAX_CHUNK, EQUATION_BUDGET // max(1, len(graph.eqns))))
+
+
+def _unit_vectors(shapes):
+    """(block index, unit vector) for every element of every block, in order."""
+    for k, shape in enumerate(shapes):
+        size = int(np.prod(shape, dtype=np.int64))
+        for j in range(size):
+            e = np.zeros(size)
+            e[j] = 1.0
+            yield k, e.reshape(shape)
+
+
+def _sweep(entry_for, shapes, extra_per_direction, leading, results_per_direction):
+    """Run chunked directional derivatives over all unit vectors of `shapes`.
+
+    extra_per_direction(k, e) -> the inputs one direction contributes;
+    results_per_direction(outs, d) -> that direction's results inside a program's outputs."""
+    directions = list(_unit_vectors(shapes))
+    chunk, entry = entry_for(len(directions))
+    collected = []
+    for start in range(0, len(directions), chunk):
+        batch = directions[start:start + chunk]
+        padding = [batch[0]] * (chunk - len(batch))     # same program for the last chunk
+        extra = [x for k, e in batch + padding for x in extra_per_direction(k, e)]
+        outs = entry.run(leading + extra)
+        collected.extend(results_per_direction(outs, d) for d in range(len(batch)))
+    return directions, collected
 
 
 def _assemble(pieces, leading_shape, trailing_shape, pieces_are_rows):
     """Stack per-direction results into leading_shape + trailing_shape."""
     from optiad import numpy as onp
 
-    traced = any(isinstance(p, Tracer) for p in pieces)
-    stack = onp.stack if traced else np.stack
-    if not pieces:
-        return np.zeros(tuple(leading_shape) + tuple(trailing_shape))
-    axis = 0 if pieces_are_rows else -1
-    flat = [onp.ravel(p) if traced else np.ravel(p) for p in pieces]
-    matrix = stack(flat, axis=axis)
     shape = tuple(leading_shape) + tuple(trailing_shape)
-    return onp.reshape(matrix, shape) if traced else np.reshape(matrix, shape)
+    if not pieces:
+        return np.zeros(shape)
+    traced = any(isinstance(p, Tracer) for p in pieces)
+    xp = onp if traced else np
+    matrix = xp.stack([xp.ravel(p) for p in pieces], axis=0 if pieces_are_rows else -1)
+    return xp.reshape(matrix, shape)
 
 
 def jacobian_of(fn, args, argnums, mode, static_argnums):
@@ -60,19 +86,26 @@ def jacobian_of(fn, args, argnums, mode, static_argnums):
         mode = "forward" if n_in < n_out else "reverse"
 
     if mode == "forward":
-        entry = api._derived(fn, signature, ("jvp", tuple(positions)),
-                             lambda g: api.jvp_graph(g, positions))
-        blocks = []
-        for k, shape in enumerate(in_shapes):
-            columns = []
-            for e in _basis(shape):
-                tangents = [e if i == k else np.zeros(s) for i, s in enumerate(in_shapes)]
-                columns.append(entry.run(inputs + tangents)[1])
-            blocks.append(_assemble(columns, out_shape, shape, pieces_are_rows=False))
+        def entry_for(n):
+            chunk = chunk_size(base.graph, n)
+            return chunk, api._derived(fn, signature, ("jvp", positions, chunk),
+                                       lambda g: api.jvp_graph(g, positions, chunk))
+
+        def tangents(k, e):
+            return [e if i == k else np.zeros(s) for i, s in enumerate(in_shapes)]
+        directions, columns = _sweep(entry_for, in_shapes, tangents, inputs,
+                                     lambda outs, d: outs[1 + d])
+        blocks = [_assemble([c for (k, _), c in zip(directions, columns) if k == block],
+                            out_shape, shape, pieces_are_rows=False)
+                  for block, shape in enumerate(in_shapes)]
     else:
-        entry = api._derived(fn, signature, ("vjp", tuple(positions)),
-                             lambda g: api.vjp_graph(g, positions))
-        rows = [entry.run(inputs + [e])[1:] for e in _basis(out_shape)]
+        def entry_for(n):
+            chunk = chunk_size(base.graph, n)
+            return chunk, api._derived(fn, signature, ("vjp", positions, chunk),
+                                       lambda g: api.vjp_graph(g, positions, chunk))
+        m = len(positions)
+        _, rows = _sweep(entry_for, [out_shape], lambda k, e: [e], inputs,
+                         lambda outs, d: outs[1 + d * m:1 + (d + 1) * m])
         blocks = [_assemble([r[k] for r in rows], out_shape, shape, pieces_are_rows=True)
                   for k, shape in enumerate(in_shapes)]
     blocks = [api._output(b) for b in blocks]
@@ -83,19 +116,25 @@ def hessian_of(fn, args, argnums, static_argnums):
     diff, static = api._as_tuple(argnums), api._as_tuple(static_argnums)
     signature = api.Signature(args, diff, static)
     positions = api._traced_positions(signature, diff)
-    entry = api._derived(fn, signature, ("hvp", tuple(positions)),
-                         lambda g: api.hvp_graph(g, positions, "hessian"))
+    base = api._base(fn, signature)
     inputs = signature.traced_values
     shapes = [np.shape(inputs[p]) for p in positions]
-    columns_by_block = {(i, k): [] for i in range(len(shapes)) for k in range(len(shapes))}
-    for k, shape in enumerate(shapes):
-        for e in _basis(shape):
-            directions = [e if i == k else np.zeros(s) for i, s in enumerate(shapes)]
-            products = entry.run(inputs + directions)
-            for i in range(len(shapes)):
-                columns_by_block[i, k].append(products[i])
-    blocks = {key: api._output(_assemble(cols, shapes[key[0]], shapes[key[1]], False))
-              for key, cols in columns_by_block.items()}
+    m = len(shapes)
+
+    def entry_for(n):
+        chunk = chunk_size(base.graph, n)
+        return chunk, api._derived(fn, signature, ("hvp", positions, chunk),
+                                   lambda g: api.hvp_graph(g, positions, "hessian", chunk))
+
+    def vectors(k, e):
+        return [e if i == k else np.zeros(s) for i, s in enumerate(shapes)]
+    directions, products = _sweep(entry_for, shapes, vectors, inputs,
+                                  lambda outs, d: outs[d * m:(d + 1) * m])
+    blocks = {}
+    for i in range(m):
+        for k in range(m):
+            columns = [hv[i] for (block, _), hv in zip(directions, products) if block == k]
+            blocks[i, k] = api._output(_assemble(columns, shapes[i], shapes[k], False))
     if isinstance(argnums, int):
         return blocks[0, 0]
-    return tuple(tuple(blocks[i, k] for k in range(len(shapes))) for i in range(len(shapes)))
+    return tuple(tuple(blocks[i, k] for k in range(m)) for i in range(m))

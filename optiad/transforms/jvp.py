@@ -61,11 +61,19 @@ def jvp_rule(eqn, inputs, out, tangents):
 
 def jvp_eval(graph: Graph, primals, tangents):
     """Evaluate graph and its directional derivative.  `tangents` may hold Zero entries."""
+    outs, (out_tangents,) = jvp_eval_directions(graph, primals, [tangents])
+    return outs, out_tangents
+
+
+def jvp_eval_directions(graph: Graph, primals, tangent_sets):
+    """One primal sweep carrying several sets of tangents (several Jacobian columns at once).
+    Returns (outputs, one list of output tangents per set)."""
     env = {id(v): p for v, p in zip(graph.invars, primals)}
-    tangent_env = {id(v): t for v, t in zip(graph.invars, tangents) if not isinstance(t, Zero)}
+    tangent_envs = [{id(v): t for v, t in zip(graph.invars, tangents)
+                     if not isinstance(t, Zero)} for tangents in tangent_sets]
     read = lambda atom: atom.value if isinstance(atom, Literal) else env[id(atom)]  # noqa: E731
 
-    def read_tangent(atom):
+    def read_tangent(tangent_env, atom):
         if isinstance(atom, Literal):
             return Zero(atom.shape)
         return tangent_env.get(id(atom), Zero(atom.shape))
@@ -74,8 +82,10 @@ def jvp_eval(graph: Graph, primals, tangents):
         inputs = [read(a) for a in eqn.inputs]
         out = bind(eqn.primitive, inputs, eqn.params)
         env[id(eqn.out)] = out
-        tangent = jvp_rule(eqn, inputs, out, [read_tangent(a) for a in eqn.inputs])
-        if not isinstance(tangent, Zero):
-            tangent_env[id(eqn.out)] = tangent
+        for tangent_env in tangent_envs:
+            tangent = jvp_rule(eqn, inputs, out, [read_tangent(tangent_env, a)
+                                                  for a in eqn.inputs])
+            if not isinstance(tangent, Zero):
+                tangent_env[id(eqn.out)] = tangent
     outs = [read(a) for a in graph.outvars]
-    return outs, [read_tangent(a) for a in graph.outvars]
+    return outs, [[read_tangent(t, a) for a in graph.outvars] for t in tangent_envs]

@@ -16,6 +16,13 @@ from optiad.transforms.jvp import add_tangents, fit_shape
 
 def vjp_eval(graph: Graph, primals, active_inputs, cotangents):
     """Returns (outputs, cotangents of the active inputs).  Inactive inputs get None."""
+    outs, pullback = linearize_reverse(graph, primals, active_inputs)
+    return outs, pullback(cotangents)
+
+
+def linearize_reverse(graph: Graph, primals, active_inputs):
+    """Run the forward sweep once; returns (outputs, pullback).  Each pullback(cotangents)
+    call is one backward sweep over the same tape (many rows of a Jacobian share the forward)."""
     env = {id(v): p for v, p in zip(graph.invars, primals)}
     active = {id(v) for v, on in zip(graph.invars, active_inputs) if on}
     read = lambda atom: atom.value if isinstance(atom, Literal) else env[id(atom)]  # noqa: E731
@@ -30,29 +37,29 @@ def vjp_eval(graph: Graph, primals, active_inputs, cotangents):
             active.add(id(eqn.out))
             tape.append((eqn, inputs, out))
 
-    ct_env: dict[int, object] = {}
-    for atom, ct in zip(graph.outvars, cotangents):
-        if isinstance(atom, Var) and id(atom) in active and not isinstance(ct, Zero):
-            ct_env[id(atom)] = add_tangents(ct_env.get(id(atom), Zero(atom.shape)),
-                                            fit_shape(ct, atom.shape))
-
-    for eqn, inputs, out in reversed(tape):
-        ct = ct_env.pop(id(eqn.out), None)
-        if ct is None:
-            continue
-        wanted = [isinstance(a, Var) and id(a) in active for a in eqn.inputs]
-        for atom, contribution in zip(eqn.inputs, _reverse_rule(eqn, inputs, out, ct, wanted)):
-            if contribution is None or isinstance(contribution, Zero) or not (
-                    isinstance(atom, Var) and id(atom) in active):
+    def pullback(cotangents):
+        ct_env: dict[int, object] = {}
+        for atom, ct in zip(graph.outvars, cotangents):
+            if isinstance(atom, Var) and id(atom) in active and not isinstance(ct, Zero):
+                ct_env[id(atom)] = add_tangents(ct_env.get(id(atom), Zero(atom.shape)),
+                                                fit_shape(ct, atom.shape))
+        for eqn, inputs, out in reversed(tape):
+            ct = ct_env.pop(id(eqn.out), None)
+            if ct is None:
                 continue
-            contribution = fit_shape(contribution, atom.shape)
-            ct_env[id(atom)] = add_tangents(ct_env.get(id(atom), Zero(atom.shape)),
-                                            contribution)
+            wanted = [isinstance(a, Var) and id(a) in active for a in eqn.inputs]
+            for atom, contribution in zip(eqn.inputs,
+                                          _reverse_rule(eqn, inputs, out, ct, wanted)):
+                if contribution is None or isinstance(contribution, Zero) or not (
+                        isinstance(atom, Var) and id(atom) in active):
+                    continue
+                contribution = fit_shape(contribution, atom.shape)
+                ct_env[id(atom)] = add_tangents(ct_env.get(id(atom), Zero(atom.shape)),
+                                                contribution)
+        return [ct_env.get(id(v), Zero(v.shape)) if on else None
+                for v, on in zip(graph.invars, active_inputs)]
 
-    outs = [read(a) for a in graph.outvars]
-    input_cts = [ct_env.get(id(v), Zero(v.shape)) if on else None
-                 for v, on in zip(graph.invars, active_inputs)]
-    return outs, input_cts
+    return [read(a) for a in graph.outvars], pullback
 
 
 def _reverse_rule(eqn, inputs, out, ct, wanted):
