@@ -166,7 +166,9 @@ def _safe_mul_impl(t, partial, out=None):
     product = np.multiply(t, partial, out=out)
     if np.ndim(product) == 0:
         return product if np.isfinite(product) or t != 0 else np.float64(0.0)
-    if not np.isfinite(product).all():  # rare: only then pay for the masked fix-up
+    # One allocation-free pass: a NaN or inf anywhere makes the sum non-finite.  Only then pay
+    # for the masked fix-up (rare: a branch discarded by `where`).
+    if not np.isfinite(np.add.reduce(product, axis=None)):
         product[np.broadcast_to(t, product.shape) == 0] = 0.0
     return product
 
