@@ -156,8 +156,12 @@ def machine_info():
             versions[name] = getattr(module, "__version__", "installed")
         except ImportError:
             versions[name] = "absent"
+    # The allocator settings matter: fresh pages are expensive here, so a run with glibc's
+    # trim/mmap thresholds raised (MALLOC_*_) measures arithmetic rather than page faults.
+    environment = {k: v for k, v in os.environ.items()
+                   if k.startswith(("MALLOC_", "OPENBLAS_", "OMP_"))}
     return {"platform": platform.platform(), "processor": platform.processor(),
-            "cpus": os.cpu_count(), "versions": versions,
+            "cpus": os.cpu_count(), "versions": versions, "environment": environment,
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
@@ -208,6 +212,8 @@ def to_markdown(results) -> str:
     lines.append("")
     lines.append(f"Machine: {machine['platform']}, {machine['cpus']} CPUs; " + ", ".join(
         f"{k} {v}" for k, v in machine["versions"].items()) + f"; {machine['date']}.")
+    settings = ", ".join(f"{k}={v}" for k, v in machine.get("environment", {}).items())
+    lines.append(f"Environment: {settings or 'default allocator, no thread settings'}.")
     return "\n".join(lines) + "\n"
 
 

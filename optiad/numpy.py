@@ -13,6 +13,7 @@ import numpy as np
 
 from optiad import tracing
 from optiad.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
+from optiad.errors import where as _where  # np.where is defined below
 from optiad.primitives import elementwise as E, linalg as L, reductions as R, shape as S
 from optiad.primitives.core import stop_gradient  # noqa: F401
 from optiad.tracing import Tracer, lift
@@ -25,8 +26,8 @@ def _value(x):
     x = lift(x)
     if isinstance(x, Tracer):
         return x
-    array = np.asarray(x)
-    return array if array.dtype == np.bool_ else array.astype(np.float64, copy=False)
+    concrete = np.asarray(x)
+    return concrete if concrete.dtype == np.bool_ else concrete.astype(np.float64, copy=False)
 
 
 def _elementwise(primitive, *args):
@@ -71,8 +72,6 @@ def power(x, y):
     if not isinstance(y, Tracer) and np.ndim(y) == 0:
         p = float(y)
         p = int(p) if p.is_integer() else p
-        if p == 0:
-            return _elementwise(E.add, 1.0, _elementwise(E.multiply, x, 0.0))
         return E.pow_const(x, p=p)
     return _elementwise(E.power, x, y)
 
@@ -93,11 +92,6 @@ def where(condition, x=None, y=None):
         raise UnsupportedFunctionError(f"np.where(condition) with one argument gives indices, "
                                        f"which cannot depend on traced values{_where()}")
     return _elementwise(E.select, condition, x, y)
-
-
-def _where():
-    from optiad.errors import where as location
-    return location()
 
 
 def clip(x, a_min=None, a_max=None):

@@ -356,9 +356,3 @@ def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
     graph = simplify(Graph(invars, builder.eqns, outvars, out_tree))
     return TracedFunction(graph, [value for value, _ in builder.captured])
 
-
-def check_float_output(graph: Graph, what: str) -> None:
-    for var in graph.outvars:
-        if var.dtype != np.float64:
-            raise OptiadError(f"{what}: the function returns a {var.dtype} value, which has no "
-                              "derivative; return a float array")

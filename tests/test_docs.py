@@ -31,3 +31,11 @@ def test_every_package_directory_is_installed():
     found = {".".join(p.parent.relative_to(ROOT).parts)
              for p in (ROOT / "optiad").rglob("__init__.py")}
     assert found <= listed, f"add to pyproject.toml [tool.setuptools] packages: {found - listed}"
+
+
+def test_ci_runs_the_readme_commands():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.search(r"## Set up and run\n\n```bash\n(.*?)```", readme, flags=re.S).group(1)
+    ci = (ROOT / ".ci" / "run").read_text()
+    for line in commands.strip().splitlines():
+        assert line in ci.splitlines(), f".ci/run does not run the README command: {line}"

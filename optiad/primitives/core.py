@@ -27,7 +27,6 @@ from typing import Callable, Sequence
 import numpy as np
 
 from optiad.errors import OptiadError, ShapeError, where
-from optiad.ir import Literal
 from optiad import tracing
 
 REGISTRY: dict[str, "Primitive"] = {}
@@ -123,15 +122,6 @@ def _concrete(value):
     if isinstance(value, np.ndarray) and value.dtype == object:
         raise OptiadError("an object array reached a primitive; this is a bug in optiad")
     return value
-
-
-def aval(value):
-    """Shape/dtype view of a Tracer, Var, Literal or concrete value."""
-    if isinstance(value, tracing.Tracer):
-        return value.variable
-    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
-        return value
-    return Literal(value)
 
 
 # ---- shape rules shared by many primitives ----------------------------------------------------

@@ -113,14 +113,19 @@ ceil = flat("ceil", np.ceil)
 rint = flat("rint", np.rint, doc="round to nearest even (np.round with decimals=0)")
 trunc = flat("trunc", np.trunc)
 floor_divide = flat("floor_divide", np.floor_divide, shape=elementwise_shape)
-for _name, _impl in [("less", np.less), ("less_equal", np.less_equal), ("greater", np.greater),
-                     ("greater_equal", np.greater_equal), ("equal", np.equal),
-                     ("not_equal", np.not_equal), ("logical_and", np.logical_and),
-                     ("logical_or", np.logical_or), ("logical_xor", np.logical_xor),
-                     ("logical_not", np.logical_not), ("isfinite", np.isfinite),
-                     ("isnan", np.isnan), ("isinf", np.isinf)]:
-    globals()[_name] = flat(_name, _impl, shape=bool_shape)
-del _name, _impl
+less = flat("less", np.less, shape=bool_shape)
+less_equal = flat("less_equal", np.less_equal, shape=bool_shape)
+greater = flat("greater", np.greater, shape=bool_shape)
+greater_equal = flat("greater_equal", np.greater_equal, shape=bool_shape)
+equal = flat("equal", np.equal, shape=bool_shape)
+not_equal = flat("not_equal", np.not_equal, shape=bool_shape)
+logical_and = flat("logical_and", np.logical_and, shape=bool_shape)
+logical_or = flat("logical_or", np.logical_or, shape=bool_shape)
+logical_xor = flat("logical_xor", np.logical_xor, shape=bool_shape)
+logical_not = flat("logical_not", np.logical_not, shape=bool_shape)
+isfinite = flat("isfinite", np.isfinite, shape=bool_shape)
+isnan = flat("isnan", np.isnan, shape=bool_shape)
+isinf = flat("isinf", np.isinf, shape=bool_shape)
 
 # ---- binary: partial derivatives with respect to each operand ----------------------------------
 multiply = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x,

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from optiad.ir import Graph, Literal, Var
+from optiad.ir import Graph, Literal
 from optiad.primitives.core import bind
 from optiad.tracing import Tracer
 
