@@ -38,7 +38,9 @@ def user_frame() -> traceback.FrameSummary | None:
     """The innermost frame of the caller's own code (outside optiad, NumPy and SciPy)."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
+        filename = frame.f_code.co_filename
+        if not filename.startswith("<"):      # "<string>", "<stdin>" stay as they are
+            filename = os.path.abspath(filename)
         inside_library = filename.startswith(_PACKAGE_DIR) or any(
             marker in filename for marker in _LIBRARY_MARKERS)
         if not inside_library:

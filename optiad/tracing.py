@@ -183,22 +183,25 @@ class Tracer:
 
     # -- NumPy protocols --
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        out = kwargs.pop("out", None)
-        if out is not None:
-            raise TracerConversionError(f"np.{ufunc.__name__}(..., out=...) writes a traced "
-                                        f"value into a NumPy array{where()}Assign the result "
-                                        f"instead: y = np.{ufunc.__name__}(...).")
-        kwargs.pop("dtype", None) if kwargs.get("dtype") in (None, float, np.float64) else None
+        name = getattr(ufunc, "__name__", str(ufunc))
+        call = name if method == "__call__" else f"{name}.{method}"
+        if kwargs.pop("out", None) is not None:
+            raise TracerConversionError(f"np.{call}(..., out=...) writes a traced value into a "
+                                        f"NumPy array{where()}Assign the result instead: "
+                                        f"y = np.{call}(...).")
+        dtype = kwargs.pop("dtype", None)
+        if dtype is not None and np.dtype(dtype) != np.float64:
+            raise TracerConversionError(f"np.{call}(..., dtype={np.dtype(dtype)}) drops the "
+                                        f"derivative{where()}Compute in float64.")
+        for harmless in ("casting", "order", "subok"):
+            kwargs.pop(harmless, None)
         implementation = UFUNCS.get((ufunc, method)) or (
             UFUNCS.get(ufunc) if method == "__call__" else None)
-        if implementation is None or kwargs.get("where") is not None:
-            name = getattr(ufunc, "__name__", str(ufunc))
-            call = name if method == "__call__" else f"{name}.{method}"
+        if implementation is None or kwargs.pop("where", True) is not True:
             raise UnsupportedFunctionError(
-                f"optiad cannot differentiate through the ufunc np.{call}{where()}Use a "
-                "supported function (see optiad.numpy) or declare a primitive with "
-                "optiad.defprimitive.")
-        kwargs.pop("where", None)
+                f"optiad cannot differentiate through the ufunc np.{call}"
+                f"{' with where=' if implementation else ''}{where()}Use a supported function "
+                "(see optiad.numpy) or declare a primitive with optiad.defprimitive.")
         return implementation(*[lift(x) for x in inputs], **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
