@@ -165,16 +165,13 @@ def _output(value):
         return value
     if isinstance(value, Zero):
         value = np.zeros(value.shape)
-    array = np.asarray(value, dtype=np.float64)
+    array = np.asarray(value)
+    array = array if array.dtype == np.bool_ else array.astype(np.float64, copy=False)
     if array.ndim == 0:
-        return float(array)
+        return bool(array) if array.dtype == np.bool_ else float(array)
     if not (array.flags.owndata and array.flags.writeable):
         array = array.copy()
     return array
-
-
-def _structure(graph, outs):
-    return tuple(outs) if graph.out_tree == "tuple" else outs[0]
 
 
 def _traced_positions(signature, argnums):
@@ -316,8 +313,8 @@ def hvp(fn, static_argnums=()):
     def hessian_vector_product(x, v, *args):
         signature = Signature((x, *args), (0,), tuple(s - 1 for s in static))
         position = _traced_positions(signature, (0,))[0]
-        entry = _derived(fn, signature, ("hvp", (position,)),
-                         lambda g: hvp_graph(g, [position]))
+        entry = _derived(fn, signature, ("hvp", (position,), 1),
+                         lambda g: hvp_graph(g, (position,)))
         v = _to_float_array(v, 1)
         if np.shape(v) != np.shape(signature.traced_values[position]):
             raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape "
@@ -349,8 +346,7 @@ def jvp(fn, primals, tangents):
     positions_all = tuple(range(len(primals)))
     signature = Signature(primals, positions_all, ())
     positions = _traced_positions(signature, positions_all)
-    entry = _derived(fn, signature, ("jvp", tuple(positions)),
-                     lambda g: jvp_graph(g, positions))
+    entry = _derived(fn, signature, ("jvp", positions, 1), lambda g: jvp_graph(g, positions))
     tangents = [_to_float_array(t, i) for i, t in enumerate(tangents)]
     for t, p in zip(tangents, signature.traced_values):
         if np.shape(t) != np.shape(p):
@@ -370,8 +366,7 @@ def vjp(fn, *primals):
     signature = Signature(primals, positions_all, ())
     positions = _traced_positions(signature, positions_all)
     base = _base(fn, signature)
-    entry = _derived(fn, signature, ("vjp", tuple(positions)),
-                     lambda g: vjp_graph(g, positions))
+    entry = _derived(fn, signature, ("vjp", positions, 1), lambda g: vjp_graph(g, positions))
     value_entry = _derived(fn, signature, ("value",), lambda g: g)
     values = [_output(v) for v in value_entry.run(signature.traced_values)]
     n_out = len(base.graph.outvars)
