@@ -151,7 +151,9 @@ def bool_shape(*operands, **params):
 # ---- the zero-wins product used by rules ------------------------------------------------------
 
 def _safe_mul_impl(t, partial, out=None):
-    if out is t:      # the fix-up below reads t after the product is written
+    # Writing over t is fine unless the fix-up below will need it, which takes a non-finite
+    # partial (a finite partial times t == 0 is already 0).
+    if out is t and not np.isfinite(np.add.reduce(partial, axis=None)):
         out = None
     product = np.multiply(t, partial, out=out)
     if np.ndim(product) == 0:

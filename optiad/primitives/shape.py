@@ -124,8 +124,11 @@ getitem = defprimitive(
     doc="x[index] for a static index (basic and advanced indexing)")
 
 
-def _index_scatter_impl(updates, index, shape):
-    out = np.zeros(shape)
+def _index_scatter_impl(updates, index, shape, out=None):
+    if out is None or out is updates:
+        out = np.zeros(shape)
+    else:
+        out.fill(0.0)
     if is_advanced(index):
         np.add.at(out, to_numpy_index(index), updates)  # repeated indices accumulate
     else:
@@ -134,7 +137,7 @@ def _index_scatter_impl(updates, index, shape):
 
 
 index_scatter = defprimitive(
-    "index_scatter", impl=_index_scatter_impl,
+    "index_scatter", impl=_index_scatter_impl, accepts_out=True,
     shape=lambda updates, index, shape: (tuple(shape), np.dtype(np.float64)),
     jvp=[lambda u, out, du, index, shape: index_scatter(du, index=index, shape=shape)],
     vjp=[lambda u, out, ct, index, shape: getitem(ct, index=index)],

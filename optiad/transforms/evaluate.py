@@ -4,8 +4,9 @@
 Tracer every equation is re-bound instead, which inlines the graph into the enclosing trace
 (that is how `ad.trace(ad.grad(f))` shows the derivative program).  `NumpyProgram` is the fast
 path for arrays: the graph is flattened once into slot indices, each value is dropped after its
-last use, and an elementwise step writes into the memory of an input that dies at that step
-(`out=`) when nothing else refers to it.  Fresh memory is expensive (page faults cost more than
+last use, and an elementwise step writes (`out=`) into the memory of an input that dies at that
+step, or else into an array that died earlier (in this call or the previous one), when nothing
+else refers to it.  Fresh memory is expensive (page faults cost more than
 the arithmetic on large arrays), so reusing buffers is what keeps the interpreter within a small
 factor of hand-written NumPy.
 """
@@ -69,26 +70,42 @@ class NumpyProgram:
         self.n_slots = len(slot_of)
         self.n_inputs = len(graph.invars)
         self.constants = constants
+        # Intermediate arrays that died, by shape, most recent last: later steps and later
+        # calls write into them instead of asking the OS for fresh pages.
+        self.pool: dict[tuple, list] = {}
+        self.pooled_bytes = 0
+        self.pool_capacity: dict[tuple, int] = {}
+        for step in steps:
+            if step[5]:
+                self.pool_capacity[step[6]] = self.pool_capacity.get(step[6], 0) + 1
 
     def __call__(self, *args):
         values = list(args) + [None] * (self.n_slots - self.n_inputs)
         values.extend(reversed(self.constants))   # slot -k reads constants[k-1]
+        pool = self.pool
         with np.errstate(all="ignore"):
             for impl, inputs, params, out, dead, accepts_out, shape in self.steps:
                 args = [values[i] for i in inputs]
-                buffer = _donor(values, dead, shape) if accepts_out and dead else None
+                buffer = None
+                if accepts_out:
+                    buffer = _donor(values, dead, shape) if dead else None
+                    if buffer is None and pool.get(shape):
+                        buffer = pool[shape].pop()
                 if buffer is None:
                     values[out] = impl(*args, **params)
                 else:
                     values[out] = impl(*args, out=buffer, **params)
                 del args, buffer
                 for s in dead:
+                    if self.pooled_bytes < POOL_LIMIT_BYTES and _poolable(values, s):
+                        pool.setdefault(values[s].shape, []).append(values[s])
                     values[s] = None
+        for shape, arrays in pool.items():          # never more than the program can use
+            excess = len(arrays) - self.pool_capacity.get(shape, 0)
+            if excess > 0:
+                del arrays[:excess]
+        self.pooled_bytes = sum(a.nbytes for arrays in pool.values() for a in arrays)
         return [values[i] for i in self.outputs]
-
-
-# References to a donor array: the values list, the args list, the local name and the call.
-_DONOR_REFERENCES = 4
 
 
 def _donor(values, dead, shape):
@@ -97,6 +114,34 @@ def _donor(values, dead, shape):
         array = values[s]
         if type(array) is np.ndarray and array.shape == shape and array.dtype == np.float64 \
                 and array.flags.owndata and array.flags.writeable and array.flags.c_contiguous \
-                and sys.getrefcount(array) <= _DONOR_REFERENCES:
+                and _references(values, s) <= _DONOR_REFERENCES:
             return array
     return None
+
+
+def _poolable(values, s):
+    """May the array in a dying slot be reused?  Only if nothing but this slot holds it."""
+    array = values[s]
+    return type(array) is np.ndarray and array.dtype == np.float64 and array.ndim > 0 and \
+        array.flags.owndata and array.flags.writeable and array.flags.c_contiguous and \
+        _references(values, s) <= _POOL_REFERENCES
+
+
+def _references(values, s):
+    return sys.getrefcount(values[s])
+
+
+def _calibrate() -> tuple[int, int]:
+    """Reference counts of arrays held only by the interpreter, measured the way _donor and
+    _poolable measure them (Python versions differ in how they count borrowed references)."""
+    values = [np.empty(2)]
+    args = [values[0]]  # noqa: F841 -- the step's argument list also holds a donor
+    array = values[0]   # noqa: F841 -- and so does _donor's local name
+    donor = _references(values, 0)
+    del args, array
+    array = values[0]   # noqa: F841 -- _poolable's local name
+    return donor, _references(values, 0)
+
+
+_DONOR_REFERENCES, _POOL_REFERENCES = _calibrate()
+POOL_LIMIT_BYTES = 256 * 2 ** 20   # per program; beyond it, dead arrays are simply freed
