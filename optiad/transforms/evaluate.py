@@ -49,13 +49,16 @@ class NumpyProgram:
 
         for var in graph.invars:
             slot_of[id(var)] = len(slot_of)
-        steps = []
+        steps, large = [], set()
         for eqn in graph.eqns:
             inputs = [slot(a) for a in eqn.inputs]
             slot_of[id(eqn.out)] = len(slot_of)
+            if eqn.out.size >= REUSE_MIN_SIZE:
+                large.add(slot_of[id(eqn.out)])
+            reuse = eqn.primitive.accepts_out and eqn.out.dtype == np.float64 and \
+                eqn.out.size >= REUSE_MIN_SIZE
             steps.append([eqn.primitive.impl, inputs, eqn.params, slot_of[id(eqn.out)], (),
-                          eqn.primitive.accepts_out and eqn.out.dtype == np.float64,
-                          eqn.out.shape])
+                          reuse, eqn.out.shape, ()])
         self.outputs = [slot(a) for a in graph.outvars]
         # Free each intermediate after its last reader (outputs and inputs are kept).
         last_use: dict[int, int] = {}
@@ -66,14 +69,16 @@ class NumpyProgram:
         for s, position in last_use.items():
             if s >= 0 and s not in keep:
                 steps[position][4] += (s,)
+                if s in large:
+                    steps[position][7] += (s,)
         self.steps = steps
         self.n_slots = len(slot_of)
         self.n_inputs = len(graph.invars)
         self.constants = constants
-        # Intermediate arrays that died, by shape, most recent last: later steps and later
-        # calls write into them instead of asking the OS for fresh pages.
+        # Large intermediate arrays that died, by shape, most recent last: later steps and later
+        # calls write into them instead of asking the OS for fresh pages.  At most as many per
+        # shape as the program has steps that can reuse them.
         self.pool: dict[tuple, list] = {}
-        self.pooled_bytes = 0
         self.pool_capacity: dict[tuple, int] = {}
         for step in steps:
             if step[5]:
@@ -82,29 +87,27 @@ class NumpyProgram:
     def __call__(self, *args):
         values = list(args) + [None] * (self.n_slots - self.n_inputs)
         values.extend(reversed(self.constants))   # slot -k reads constants[k-1]
-        pool = self.pool
+        pool, capacity = self.pool, self.pool_capacity
         with np.errstate(all="ignore"):
-            for impl, inputs, params, out, dead, accepts_out, shape in self.steps:
+            for impl, inputs, params, out, dead, reuse, shape, large_dead in self.steps:
                 args = [values[i] for i in inputs]
-                buffer = None
-                if accepts_out:
-                    buffer = _donor(values, dead, shape) if dead else None
+                if reuse:
+                    buffer = _donor(values, large_dead, shape) if large_dead else None
                     if buffer is None and pool.get(shape):
                         buffer = pool[shape].pop()
-                if buffer is None:
-                    values[out] = impl(*args, **params)
+                    values[out] = impl(*args, **params) if buffer is None else \
+                        impl(*args, out=buffer, **params)
+                    del buffer
                 else:
-                    values[out] = impl(*args, out=buffer, **params)
-                del args, buffer
+                    values[out] = impl(*args, **params)
+                del args
+                for s in large_dead:
+                    if _poolable(values, s):
+                        spare = pool.setdefault(values[s].shape, [])
+                        if len(spare) < capacity.get(values[s].shape, 0):
+                            spare.append(values[s])
                 for s in dead:
-                    if self.pooled_bytes < POOL_LIMIT_BYTES and _poolable(values, s):
-                        pool.setdefault(values[s].shape, []).append(values[s])
                     values[s] = None
-        for shape, arrays in pool.items():          # never more than the program can use
-            excess = len(arrays) - self.pool_capacity.get(shape, 0)
-            if excess > 0:
-                del arrays[:excess]
-        self.pooled_bytes = sum(a.nbytes for arrays in pool.values() for a in arrays)
         return [values[i] for i in self.outputs]
 
 
@@ -144,4 +147,5 @@ def _calibrate() -> tuple[int, int]:
 
 
 _DONOR_REFERENCES, _POOL_REFERENCES = _calibrate()
-POOL_LIMIT_BYTES = 256 * 2 ** 20   # per program; beyond it, dead arrays are simply freed
+# Below this many elements malloc is cheap and the bookkeeping would cost more than it saves.
+REUSE_MIN_SIZE = 4096
