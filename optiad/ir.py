@@ -32,8 +32,9 @@ class Var:
     __slots__ = ("shape", "dtype", "__weakref__")
 
     def __init__(self, shape: tuple[int, ...], dtype):
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
+        # Hot in tracing: skip the conversions when the rules already give a tuple / np.dtype.
+        self.shape = shape if type(shape) is tuple else tuple(int(d) for d in shape)
+        self.dtype = dtype if type(dtype) is np.dtype else np.dtype(dtype)
 
     @property
     def ndim(self) -> int:

@@ -136,6 +136,9 @@ def elementwise_shape(*operands, dtype=np.float64):
 
 
 def broadcast_shapes(*shapes) -> tuple[int, ...]:
+    first = shapes[0]
+    if all(shape == first or shape == () for shape in shapes[1:]):   # the common case, fast
+        return tuple(first)
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
