@@ -51,10 +51,12 @@ empty = zeros
 
 def full_like(x, fill_value, dtype=None, shape=None, **kwargs):
     x = lift(x)
-    if dtype is not None and np.dtype(dtype).kind not in "f" or not isinstance(x, Tracer):
-        return np.full_like(np.broadcast_to(np.empty(()), np.shape(x)) if isinstance(x, Tracer)
-                            else x, fill_value, dtype=dtype, shape=shape)
-    return _filled(np.shape(x) if shape is None else _shape(shape), fill_value, x.builder)
+    target = np.shape(x) if shape is None else _shape(shape)
+    if not isinstance(x, Tracer):
+        return np.full_like(x, fill_value, dtype=dtype, shape=shape)
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        return np.full(target, fill_value, dtype=dtype)   # e.g. an integer mask: a constant
+    return _filled(target, fill_value, x.builder)
 
 
 def zeros_like(x, dtype=None, shape=None, **kwargs):

@@ -179,9 +179,7 @@ def _index_update_impl(x, value, index):
 def _index_update_shape(x, value, index):
     target = _shape_after_index(x.shape, index)
     try:
-        np.broadcast_to(np.empty((), dtype=np.float64), value.shape).reshape(value.shape)
-        np.broadcast_shapes(target, value.shape)
-        if len(value.shape) > len(target):
+        if np.broadcast_shapes(target, value.shape) != target:   # value must fit the target
             raise ValueError
     except ValueError:
         raise ShapeError(f"cannot assign a value of shape {value.shape} to x[{index}] of shape "
