@@ -22,7 +22,7 @@ import numpy as np
 
 from optiad.errors import ArgumentError
 from optiad.ir import Graph
-from optiad.primitives.core import Zero
+from optiad.primitives.core import Zero, zeros_if_zero
 from optiad.tracing import Tracer, trace_function
 from optiad.transforms.evaluate import NumpyProgram, evaluate
 from optiad.transforms.jvp import jvp_eval_directions
@@ -184,7 +184,8 @@ def _traced_positions(signature, argnums):
 
 # ---- graph builders -----------------------------------------------------------------------------
 def _specs_of(graph: Graph, extra=()):
-    return [("traced", v.shape, False) for v in graph.invars] + [("traced", s, False) for s in extra]
+    shapes = [v.shape for v in graph.invars] + list(extra)
+    return [("traced", shape, False) for shape in shapes]
 
 
 def _scalar_output(graph: Graph, what: str):
@@ -203,13 +204,9 @@ def grad_graph(graph: Graph, positions, what="grad", with_value=True) -> Graph:
 
     def gradient(*inputs):
         outs, cts = vjp_eval(graph, inputs, active, [1.0])
-        grads = tuple(_zeros_if_zero(cts[p]) for p in positions)
+        grads = tuple(zeros_if_zero(cts[p]) for p in positions)
         return (outs[0], *grads) if with_value else grads
     return trace_function(gradient, _specs_of(graph)).graph
-
-
-def _zeros_if_zero(value):
-    return np.zeros(value.shape) if isinstance(value, Zero) else value
 
 
 def _tangent_sets(graph, inputs, positions, directions):
@@ -233,7 +230,7 @@ def jvp_graph(graph: Graph, positions, directions=1) -> Graph:
     def forward(*inputs):
         sets = _tangent_sets(graph, inputs, positions, directions)
         outs, out_tangent_sets = jvp_eval_directions(graph, inputs[:n], sets)
-        return (*outs, *[_zeros_if_zero(t) for ts in out_tangent_sets for t in ts])
+        return (*outs, *[zeros_if_zero(t) for ts in out_tangent_sets for t in ts])
     extra = [graph.invars[p].shape for p in positions] * directions
     return trace_function(forward, _specs_of(graph, extra)).graph
 
@@ -250,7 +247,7 @@ def vjp_graph(graph: Graph, positions, directions=1) -> Graph:
         results = list(outs)
         for d in range(directions):
             cts = pullback(list(inputs[n + d * n_out:n + (d + 1) * n_out]))
-            results.extend(_zeros_if_zero(cts[p]) for p in positions)
+            results.extend(zeros_if_zero(cts[p]) for p in positions)
         return tuple(results)
     extra = [v.shape for v in graph.outvars] * directions
     return trace_function(reverse, _specs_of(graph, extra)).graph
@@ -266,7 +263,7 @@ def hvp_graph(graph: Graph, positions, what="hvp", directions=1) -> Graph:
     def hessian_vector(*inputs):
         sets = _tangent_sets(gradient, inputs, positions, directions)
         _, out_tangent_sets = jvp_eval_directions(gradient, inputs[:n], sets)
-        return tuple(_zeros_if_zero(t) for ts in out_tangent_sets for t in ts)
+        return tuple(zeros_if_zero(t) for ts in out_tangent_sets for t in ts)
     extra = [graph.invars[p].shape for p in positions] * directions
     return trace_function(hessian_vector, _specs_of(graph, extra)).graph
 

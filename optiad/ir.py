@@ -75,9 +75,6 @@ class Literal:
     def size(self) -> int:
         return int(self.value.size)
 
-    def is_scalar_equal(self, number: float) -> bool:
-        return self.value.ndim == 0 and self.value.dtype.kind == "f" and float(self.value) == number
-
     def __repr__(self) -> str:
         return f"Literal({self.value!r})"
 

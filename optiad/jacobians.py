@@ -37,6 +37,11 @@ def _unit_vectors(shapes):
             yield k, e.reshape(shape)
 
 
+def _in_block(k, e, shapes):
+    """One direction: the unit vector e in block k, zeros in the other blocks."""
+    return [e if i == k else np.zeros(s) for i, s in enumerate(shapes)]
+
+
 def _sweep(entry_for, shapes, extra_per_direction, leading, results_per_direction):
     """Run chunked directional derivatives over all unit vectors of `shapes`.
 
@@ -91,9 +96,8 @@ def jacobian_of(fn, args, argnums, mode, static_argnums):
             return chunk, api._derived(fn, signature, ("jvp", positions, chunk),
                                        lambda g: api.jvp_graph(g, positions, chunk))
 
-        def tangents(k, e):
-            return [e if i == k else np.zeros(s) for i, s in enumerate(in_shapes)]
-        directions, columns = _sweep(entry_for, in_shapes, tangents, inputs,
+        directions, columns = _sweep(entry_for, in_shapes,
+                                     lambda k, e: _in_block(k, e, in_shapes), inputs,
                                      lambda outs, d: outs[1 + d])
         blocks = [_assemble([c for (k, _), c in zip(directions, columns) if k == block],
                             out_shape, shape, pieces_are_rows=False)
@@ -126,9 +130,7 @@ def hessian_of(fn, args, argnums, static_argnums):
         return chunk, api._derived(fn, signature, ("hvp", positions, chunk),
                                    lambda g: api.hvp_graph(g, positions, "hessian", chunk))
 
-    def vectors(k, e):
-        return [e if i == k else np.zeros(s) for i, s in enumerate(shapes)]
-    directions, products = _sweep(entry_for, shapes, vectors, inputs,
+    directions, products = _sweep(entry_for, shapes, lambda k, e: _in_block(k, e, shapes), inputs,
                                   lambda outs, d: outs[d * m:(d + 1) * m])
     blocks = {}
     for i in range(m):

@@ -60,11 +60,7 @@ def positive(x):
     return _value(x)
 
 
-def conj(x):
-    return _value(x)
-
-
-conjugate = conj
+conj = conjugate = positive   # real values only
 
 
 def power(x, y):
@@ -452,13 +448,13 @@ def tile(x, reps):
 
 def getitem(x, index):
     x = _value(x)
-    return S.getitem(x, index=S.normalize_index(index, np.shape(x)))
+    return S.getitem(x, index=S.normalize_index(index))
 
 
 def setitem(x, index, value):
     """x with x[index] = value (what `z[i] = v` on a traced z does)."""
     x = _value(x)
-    return S.index_update(x, _value(value), index=S.normalize_index(index, np.shape(x)))
+    return S.index_update(x, _value(value), index=S.normalize_index(index))
 
 
 def copy(x, order="K"):

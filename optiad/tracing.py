@@ -27,7 +27,6 @@ FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) 
 ops: Any = None                       # the optiad.numpy module, set when it is imported
 
 _BUILDERS: list["Builder"] = []
-stats = {"traces": 0}                 # how many functions were traced (tests count retraces)
 OBJECT_FALLBACK_WARN_SIZE = 1000
 
 
@@ -327,7 +326,6 @@ def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
     """Trace `fn`.  Each arg spec is ("traced", shape, from_integer) or ("static", value)."""
     from optiad.transforms.simplify import simplify
 
-    stats["traces"] += 1
     with Builder() as builder:
         call_args = []
         for spec in arg_specs:

@@ -1,4 +1,4 @@
-"""Plain NumPy idioms are traced: ufuncs, functions, operators, methods, indexing, building arrays."""
+"""Plain NumPy idioms are traced: ufuncs, functions, operators, methods, indexing, building."""
 
 import numpy as np
 import pytest

@@ -11,9 +11,9 @@ cotangent, then the primitive's params as keywords.  `jvp` and `vjp` hold one ru
 input order (None: that input has no derivative), like autograd's derivative table; a primitive
 whose rules do not split per input (variadic ones like concatenate) gives `jvp_joint(primals,
 out, tangents, **params)`, where a tangent may be the symbolic `Zero`, and/or
-`vjp_joint(primals, out, ct, **params)` returning one cotangent (or None) per input.  Rules are written with optiad's
-own ops, so their output is traced again -- that is what makes Hessians (forward over reverse)
-and higher orders work with no extra code.
+`vjp_joint(primals, out, ct, **params)` returning one cotangent (or None) per input.  Rules are
+written with optiad's own ops, so their output is traced again -- that is what makes Hessians
+(forward over reverse) and higher orders work with no extra code.
 
 Rules that multiply a (co)tangent by a partial derivative that can be infinite or NaN at a
 finite input (1/x, sqrt, log, ...) use `safe_mul(t, partial)`: exactly-zero t gives exactly-zero
@@ -43,6 +43,11 @@ class Zero:
 
     def __repr__(self) -> str:
         return f"Zero{self.shape}"
+
+
+def zeros_if_zero(value):
+    """Materialize a symbolic Zero (where an array is needed); anything else passes through."""
+    return np.zeros(value.shape) if isinstance(value, Zero) else value
 
 
 class Primitive:

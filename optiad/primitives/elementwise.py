@@ -20,14 +20,14 @@ from optiad.primitives.core import Zero, bool_shape, defprimitive, elementwise_s
     same_shape
 
 
-def _scaled(partial, singular):
+def _scaled(singular):
     if singular:
         return lambda t, p: safe_mul(t, p)
     return lambda t, p: t * p
 
 
 def unary(name, impl, partial, singular=False, doc=""):
-    scale = _scaled(partial, singular)
+    scale = _scaled(singular)
     return defprimitive(
         name, impl=impl, shape=same_shape, elementwise=True,
         jvp=[lambda x, out, dx: scale(dx, partial(x, out))],
@@ -35,7 +35,7 @@ def unary(name, impl, partial, singular=False, doc=""):
 
 
 def binary(name, impl, partial_x, partial_y, singular=False, doc=""):
-    scale = _scaled(None, singular)
+    scale = _scaled(singular)
     return defprimitive(
         name, impl=impl, shape=elementwise_shape, elementwise=True,
         jvp=[lambda x, y, out, dx: scale(dx, partial_x(x, y, out)),
@@ -184,12 +184,8 @@ def _instantiate(t):
     return 0.0 if isinstance(t, Zero) else t
 
 
-def _select_shape(cond, a, b):
-    return elementwise_shape(cond, a, b)
-
-
 select = defprimitive(
-    "select", impl=np.where, shape=_select_shape, elementwise=True,
+    "select", impl=np.where, shape=elementwise_shape, elementwise=True,
     jvp_joint=lambda primals, out, tangents: select(
         primals[0], _instantiate(tangents[1]), _instantiate(tangents[2])),
     vjp=[None, lambda c, a, b, out, ct: select(c, ct, 0.0),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, UnsupportedFunctionError, where
-from optiad.primitives.core import Zero, defprimitive
+from optiad.primitives.core import Zero, defprimitive, zeros_if_zero
 
 
 class IndexArray:
@@ -158,7 +158,7 @@ def _index_add_jvp(primals, out, tangents, index):
     dx, dupdates = tangents
     if isinstance(dupdates, Zero):
         return dx
-    return index_add(np.zeros(x.shape) if isinstance(dx, Zero) else dx, dupdates, index=index)
+    return index_add(zeros_if_zero(dx), dupdates, index=index)
 
 
 index_add = defprimitive(
@@ -190,20 +190,15 @@ def _index_update_shape(x, value, index):
 def _index_update_jvp(primals, out, tangents, index):
     x, value = primals
     dx, dvalue = tangents
-    dx = np.zeros(x.shape) if isinstance(dx, Zero) else dx
     dvalue = 0.0 if isinstance(dvalue, Zero) else dvalue
-    return index_update(dx, dvalue, index=index)
-
-
-def _unbroadcast_to(ct, shape):
-    return unbroadcast(ct, shape)
+    return index_update(zeros_if_zero(dx), dvalue, index=index)
 
 
 index_update = defprimitive(
     "index_update", impl=_index_update_impl, shape=_index_update_shape,
     jvp_joint=_index_update_jvp,
     vjp=[lambda x, v, out, ct, index: index_update(ct, 0.0, index=index),
-         lambda x, v, out, ct, index: _unbroadcast_to(getitem(ct, index=index), v.shape)],
+         lambda x, v, out, ct, index: unbroadcast(getitem(ct, index=index), v.shape)],
     doc="x with x[index] = value (functional; what `z[i] = v` on a traced z records)")
 
 
@@ -221,8 +216,7 @@ def _concatenate_shape(*xs, axis):
 
 
 def _concatenate_jvp(primals, out, tangents, axis):
-    parts = [np.zeros(p.shape) if isinstance(t, Zero) else t for p, t in zip(primals, tangents)]
-    return concatenate(*parts, axis=axis)
+    return concatenate(*[zeros_if_zero(t) for t in tangents], axis=axis)
 
 
 def _concatenate_vjp(primals, out, ct, axis):
@@ -239,7 +233,7 @@ concatenate = defprimitive(
     shape=_concatenate_shape, jvp_joint=_concatenate_jvp, vjp_joint=_concatenate_vjp)
 
 
-def normalize_index(index, shape):
+def normalize_index(index):
     """A user's index as a hashable tuple; constant arrays become IndexArray."""
     from optiad.tracing import Tracer
 

@@ -34,10 +34,6 @@ def add_tangents(a, b):
     return a + b
 
 
-def instantiate(t, shape):
-    return np.zeros(shape) if isinstance(t, Zero) else t
-
-
 def jvp_rule(eqn, inputs, out, tangents):
     """The output tangent of one equation (Zero if no input tangent is nonzero)."""
     primitive, params = eqn.primitive, eqn.params
