@@ -24,7 +24,8 @@ from optiad.errors import ArgumentError
 from optiad.ir import Graph
 from optiad.primitives.core import Zero, zeros_if_zero
 from optiad.tracing import Tracer, trace_function
-from optiad.transforms.evaluate import NumpyProgram, evaluate
+from optiad.transforms.evaluate import evaluate
+from optiad.backends import debug_print, make_program, resolve
 from optiad.transforms.jvp import jvp_eval_directions
 from optiad.transforms.vjp import linearize_reverse, vjp_eval
 
@@ -126,12 +127,12 @@ def _function_cache(fn) -> dict:
 
 
 class _Entry:
-    """A derived graph and its compiled NumPy program, plus the traced base graph's captures."""
+    """A derived graph and its program on the chosen backend, plus the base graph's captures."""
 
-    def __init__(self, graph: Graph, captured: list):
+    def __init__(self, graph: Graph, captured: list, backend: str):
         self.graph = graph
         self.captured = captured
-        self.program = NumpyProgram(graph)
+        self.program = make_program(graph, backend)
 
     def run(self, inputs):
         inputs = list(inputs) + self.captured
@@ -139,23 +140,37 @@ class _Entry:
             return evaluate(self.graph, inputs)
         return self.program(*inputs)
 
+    def direct(self):
+        """The compiled plan itself, if its results need no conversion (the fast path)."""
+        plan = getattr(self.program, "plan", lambda: None)()
+        if plan is None:
+            return None
+        if not self.captured:
+            return plan
+        captured = self.captured
+        return lambda *args: plan(*args, *captured)
+
 
 def _base(fn, signature):
     cache = _function_cache(fn)
     key = ("trace", signature.key)
     if key not in cache:
         cache[key] = trace_function(fn, signature.specs)
+        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", cache[key].graph)
     return cache[key]
 
 
-def _derived(fn, signature, kind, build):
+def _derived(fn, signature, kind, build, backend=None):
     """Cached derived program: build(base_graph) -> Graph with the base's inputs (+ extras)."""
     cache = _function_cache(fn)
-    key = (kind, signature.key)
+    backend = resolve(backend)
+    key = (kind, signature.key, backend)
     entry = cache.get(key)
     if entry is None:
         base = _base(fn, signature)
-        entry = cache[key] = _Entry(build(base.graph), base.captured)
+        graph = build(base.graph)
+        debug_print(2, f"{kind[0]} graph of {getattr(fn, '__name__', fn)}", graph)
+        entry = cache[key] = _Entry(graph, base.captured, backend)
     return entry
 
 
@@ -276,66 +291,107 @@ def _wrap(fn, transformed, name):
     return transformed
 
 
-def _gradient_function(fn, argnums, static_argnums, with_value):
+def _plain_key(args):
+    """Argument shapes when every argument is a float64 ndarray (the fast path), else None."""
+    key = []
+    for a in args:
+        if type(a) is not np.ndarray or a.dtype is not _FLOAT64:
+            return None
+        key.append(a.shape)
+    return tuple(key)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _remember_fast(fast, key, entry):
+    """Calls with plain float64 arrays of the same shapes skip argument handling next time."""
+    direct = entry.direct()
+    if key is not None and direct is not None:
+        fast[key] = direct
+
+
+def _gradient_function(fn, argnums, static_argnums, with_value, backend):
     diff, static = _as_tuple(argnums), _as_tuple(static_argnums)
+    single = isinstance(argnums, int)
+    fast: dict = {}
 
     def gradient(*args):
-        signature = Signature(args, diff, static)
-        positions = _traced_positions(signature, diff)
-        entry = _derived(fn, signature, ("grad", positions, with_value),
-                         lambda g: grad_graph(g, positions, with_value=with_value))
-        outs = [_output(o) for o in entry.run(signature.traced_values)]
+        key = _plain_key(args) if not static else None
+        direct = fast.get(key)
+        if direct is not None:
+            outs = direct(*args)
+        else:
+            signature = Signature(args, diff, static)
+            positions = _traced_positions(signature, diff)
+            entry = _derived(fn, signature, ("grad", positions, with_value),
+                             lambda g: grad_graph(g, positions, with_value=with_value), backend)
+            outs = [_output(o) for o in entry.run(signature.traced_values)]
+            _remember_fast(fast, key, entry)
         grads = outs[1:] if with_value else outs
-        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        grads = grads[0] if single else tuple(grads)
         return (outs[0], grads) if with_value else grads
     return gradient
 
 
-def value_and_grad(fn, argnums=0, static_argnums=()):
+def value_and_grad(fn, argnums=0, static_argnums=(), backend=None):
     """f -> (x, *args) -> (f(x, *args) as float, gradient(s) shaped like the arguments)."""
-    return _wrap(fn, _gradient_function(fn, argnums, static_argnums, True), "value_and_grad")
+    return _wrap(fn, _gradient_function(fn, argnums, static_argnums, True, backend),
+                 "value_and_grad")
 
 
-def grad(fn, argnums=0, static_argnums=()):
-    """f -> function returning the gradient of the scalar f with respect to argument `argnums`."""
-    return _wrap(fn, _gradient_function(fn, argnums, static_argnums, False), "grad")
+def grad(fn, argnums=0, static_argnums=(), backend=None):
+    """f -> function returning the gradient of the scalar f with respect to argument `argnums`.
+
+    backend: "numba" (compiled, the default) or "numpy" (the reference interpreter); the
+    OPTIAD_BACKEND environment variable changes the default.  Every transformation takes it."""
+    return _wrap(fn, _gradient_function(fn, argnums, static_argnums, False, backend), "grad")
 
 
-def hvp(fn, static_argnums=()):
+def hvp(fn, static_argnums=(), backend=None):
     """f -> (x, v, *args) -> Hessian of f at x times v, in one forward-over-reverse sweep.
 
     The signature is SciPy's `hessp(x, p, *args)`."""
     static = tuple(s + 1 for s in _as_tuple(static_argnums))
 
+    fast: dict = {}
+
     def hessian_vector_product(x, v, *args):
+        key = _plain_key((x, *args, v)) if not static else None
+        direct = fast.get(key)
+        if direct is not None:
+            return direct(x, *args, v)[0]
         signature = Signature((x, *args), (0,), tuple(s - 1 for s in static))
         position = _traced_positions(signature, (0,))[0]
         entry = _derived(fn, signature, ("hvp", (position,), 1),
-                         lambda g: hvp_graph(g, (position,)))
+                         lambda g: hvp_graph(g, (position,)), backend)
         v = _to_float_array(v, 1)
         if np.shape(v) != np.shape(signature.traced_values[position]):
             raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape "
                                 f"{np.shape(signature.traced_values[position])}")
-        return _output(entry.run(signature.traced_values + [v])[0])
+        result = _output(entry.run(signature.traced_values + [v])[0])
+        _remember_fast(fast, key, entry)
+        return result
     return _wrap(fn, hessian_vector_product, "hvp")
 
 
-def jacobian(fn, argnums=0, mode="auto", static_argnums=()):
+def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None):
     """f -> Jacobian with shape f(x).shape + x.shape; mode "auto" | "forward" | "reverse"."""
     from optiad.jacobians import jacobian_of
 
-    return _wrap(fn, lambda *args: jacobian_of(fn, args, argnums, mode, static_argnums),
+    return _wrap(fn, lambda *args: jacobian_of(fn, args, argnums, mode, static_argnums, backend),
                  "jacobian")
 
 
-def hessian(fn, argnums=0, static_argnums=()):
+def hessian(fn, argnums=0, static_argnums=(), backend=None):
     """f -> Hessian with shape x.shape + x.shape (forward-over-reverse, one HVP per column)."""
     from optiad.jacobians import hessian_of
 
-    return _wrap(fn, lambda *args: hessian_of(fn, args, argnums, static_argnums), "hessian")
+    return _wrap(fn, lambda *args: hessian_of(fn, args, argnums, static_argnums, backend),
+                 "hessian")
 
 
-def jvp(fn, primals, tangents):
+def jvp(fn, primals, tangents, backend=None):
     """(f(*primals), directional derivative along `tangents`), like jax.jvp."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -343,7 +399,8 @@ def jvp(fn, primals, tangents):
     positions_all = tuple(range(len(primals)))
     signature = Signature(primals, positions_all, ())
     positions = _traced_positions(signature, positions_all)
-    entry = _derived(fn, signature, ("jvp", positions, 1), lambda g: jvp_graph(g, positions))
+    entry = _derived(fn, signature, ("jvp", positions, 1), lambda g: jvp_graph(g, positions),
+                     backend)
     tangents = [_to_float_array(t, i) for i, t in enumerate(tangents)]
     for t, p in zip(tangents, signature.traced_values):
         if np.shape(t) != np.shape(p):
@@ -357,14 +414,15 @@ def jvp(fn, primals, tangents):
     return values[0], out_tangents[0]
 
 
-def vjp(fn, *primals):
+def vjp(fn, *primals, backend=None):
     """(f(*primals), pullback) like jax.vjp; pullback(ct) returns one cotangent per primal."""
     positions_all = tuple(range(len(primals)))
     signature = Signature(primals, positions_all, ())
     positions = _traced_positions(signature, positions_all)
     base = _base(fn, signature)
-    entry = _derived(fn, signature, ("vjp", positions, 1), lambda g: vjp_graph(g, positions))
-    value_entry = _derived(fn, signature, ("value",), lambda g: g)
+    entry = _derived(fn, signature, ("vjp", positions, 1), lambda g: vjp_graph(g, positions),
+                     backend)
+    value_entry = _derived(fn, signature, ("value",), lambda g: g, backend)
     values = [_output(v) for v in value_entry.run(signature.traced_values)]
     n_out = len(base.graph.outvars)
 
@@ -394,9 +452,9 @@ def trace(fn, static_argnums=()):
     return _wrap(fn, traced, "trace")
 
 
-def evaluate_function(fn, *args, static_argnums=()):
+def evaluate_function(fn, *args, static_argnums=(), backend=None):
     """f(*args) computed through optiad's graph (what the derivative programs differentiate)."""
     signature = Signature(args, (), _as_tuple(static_argnums))
-    entry = _derived(fn, signature, ("value",), lambda g: g)
+    entry = _derived(fn, signature, ("value",), lambda g: g, backend)
     outs = [_output(o) for o in entry.run(signature.traced_values)]
     return tuple(outs) if entry.graph.out_tree == "tuple" else outs[0]

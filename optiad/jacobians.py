@@ -72,7 +72,43 @@ def _assemble(pieces, leading_shape, trailing_shape, pieces_are_rows):
     return xp.reshape(matrix, shape)
 
 
-def jacobian_of(fn, args, argnums, mode, static_argnums):
+def _compiled_sweep(fn, signature, kind, build, offsets, count, axis, keep_outputs):
+    """The numba backend's one-kernel sweep over all unit directions, or None when the derived
+    graph needs a library step (then the chunked directions below run instead)."""
+    from optiad.codegen.plan import SweepProgram, sweepable
+    from optiad.ir import Graph
+
+    cache = api._function_cache(fn)
+    key = (kind, signature.key, "numba sweep")
+    if key not in cache:
+        base = api._base(fn, signature)
+        program = None
+        if not base.captured:
+            graph = build(base.graph)
+            graph = Graph(graph.invars, graph.eqns, graph.outvars[keep_outputs])
+            if sweepable(graph):
+                program = SweepProgram(graph, offsets, count, axis)
+        cache[key] = program
+    return cache[key]
+
+
+def _offsets(shapes):
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+    return [int(sum(sizes[:k])) for k in range(len(sizes))], int(sum(sizes))
+
+
+def _split_columns(matrix, row_shape, shapes):
+    """Blocks of a (..., total) matrix, one per input block: row_shape + block shape."""
+    offsets, _ = _offsets(shapes)
+    blocks = []
+    for offset, shape in zip(offsets, shapes):
+        size = int(np.prod(shape, dtype=np.int64))
+        block = matrix[..., offset:offset + size].reshape(tuple(row_shape) + tuple(shape))
+        blocks.append(np.ascontiguousarray(block) if len(shapes) > 1 else block)
+    return blocks
+
+
+def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None):
     if mode not in MODES:
         raise ArgumentError(f"jacobian mode must be one of {MODES}, got {mode!r}")
     diff, static = api._as_tuple(argnums), api._as_tuple(static_argnums)
@@ -90,11 +126,30 @@ def jacobian_of(fn, args, argnums, mode, static_argnums):
     if mode == "auto":
         mode = "forward" if n_in < n_out else "reverse"
 
+    compiled = api.resolve(backend) == "numba" and not any(isinstance(x, Tracer) for x in inputs)
+    if compiled and mode == "forward":
+        offsets, count = _offsets(in_shapes)
+        sweep = _compiled_sweep(fn, signature, ("jacobian forward", positions),
+                       lambda g: api.jvp_graph(g, positions), offsets, count, "last",
+                       slice(1, None))
+        if sweep is not None:
+            blocks = _split_columns(sweep(*inputs)[0], out_shape, in_shapes)
+            return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+    if compiled and mode == "reverse":
+        n_out_total = int(np.prod(out_shape, dtype=np.int64))
+        sweep = _compiled_sweep(fn, signature, ("jacobian reverse", positions),
+                       lambda g: api.vjp_graph(g, positions), [0], n_out_total, "first",
+                       slice(1, None))
+        if sweep is not None:
+            blocks = [b.reshape(tuple(out_shape) + tuple(s))
+                      for b, s in zip(sweep(*inputs), in_shapes)]
+            return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+
     if mode == "forward":
         def entry_for(n):
             chunk = chunk_size(base.graph, n)
             return chunk, api._derived(fn, signature, ("jvp", positions, chunk),
-                                       lambda g: api.jvp_graph(g, positions, chunk))
+                                       lambda g: api.jvp_graph(g, positions, chunk), backend)
 
         directions, columns = _sweep(entry_for, in_shapes,
                                      lambda k, e: _in_block(k, e, in_shapes), inputs,
@@ -106,7 +161,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums):
         def entry_for(n):
             chunk = chunk_size(base.graph, n)
             return chunk, api._derived(fn, signature, ("vjp", positions, chunk),
-                                       lambda g: api.vjp_graph(g, positions, chunk))
+                                       lambda g: api.vjp_graph(g, positions, chunk), backend)
         m = len(positions)
         _, rows = _sweep(entry_for, [out_shape], lambda k, e: [e], inputs,
                          lambda outs, d: outs[1 + d * m:1 + (d + 1) * m])
@@ -116,7 +171,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums):
     return blocks[0] if isinstance(argnums, int) else tuple(blocks)
 
 
-def hessian_of(fn, args, argnums, static_argnums):
+def hessian_of(fn, args, argnums, static_argnums, backend=None):
     diff, static = api._as_tuple(argnums), api._as_tuple(static_argnums)
     signature = api.Signature(args, diff, static)
     positions = api._traced_positions(signature, diff)
@@ -125,10 +180,23 @@ def hessian_of(fn, args, argnums, static_argnums):
     shapes = [np.shape(inputs[p]) for p in positions]
     m = len(shapes)
 
+    if api.resolve(backend) == "numba" and not any(isinstance(x, Tracer) for x in inputs):
+        offsets, count = _offsets(shapes)
+        sweep = _compiled_sweep(fn, signature, ("hessian", positions),
+                       lambda g: api.hvp_graph(g, positions, "hessian"), offsets, count,
+                       "last", slice(None))
+        if sweep is not None:
+            rows = sweep(*inputs)
+            if isinstance(argnums, int):
+                return rows[0].reshape(tuple(shapes[0]) * 2)
+            return tuple(tuple(_split_columns(row, shapes[i], shapes))
+                         for i, row in enumerate(rows))
+
     def entry_for(n):
         chunk = chunk_size(base.graph, n)
         return chunk, api._derived(fn, signature, ("hvp", positions, chunk),
-                                   lambda g: api.hvp_graph(g, positions, "hessian", chunk))
+                                   lambda g: api.hvp_graph(g, positions, "hessian", chunk),
+                                   backend)
 
     directions, products = _sweep(entry_for, shapes, lambda k, e: _in_block(k, e, shapes), inputs,
                                   lambda outs, d: outs[d * m:(d + 1) * m])

@@ -1,0 +1,91 @@
+"""Backend choice: which program runs a derived graph.
+
+    "numba"  (default) fused loop kernels compiled by Numba, cached on disk (optiad.codegen);
+    "numpy"  the reference interpreter (transforms/evaluate.py), no compilation.
+
+`backend=` on every transformation picks one; the OPTIAD_BACKEND environment variable sets the
+default.  A graph Numba fails to compile (a template it cannot type, say) runs on the NumPy
+interpreter instead, with a warning that shows the generated source: never an error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from optiad.errors import ArgumentError
+from optiad.transforms.evaluate import NumpyProgram
+
+BACKENDS = ("numba", "numpy")
+
+
+def resolve(backend: str | None) -> str:
+    chosen = backend or os.environ.get("OPTIAD_BACKEND") or "numba"
+    if chosen not in BACKENDS:
+        source = "backend=" if backend else "OPTIAD_BACKEND="
+        raise ArgumentError(f"{source}{chosen!r} is not a backend; choose one of {BACKENDS}")
+    return chosen
+
+
+def debug_level() -> int:
+    try:
+        return int(os.environ.get("OPTIAD_DEBUG", "0") or 0)
+    except ValueError:
+        return 0
+
+
+def debug_print(level: int, title: str, text) -> None:
+    if debug_level() >= level:
+        print(f"# optiad: {title}\n{text}", file=sys.stderr)
+
+
+def make_program(graph, backend: str):
+    if backend == "numpy":
+        return NumpyProgram(graph)
+    return CompiledProgram(graph)
+
+
+class CompiledProgram:
+    """A NumbaProgram that falls back to the interpreter if Numba rejects its code."""
+
+    def __init__(self, graph):
+        from optiad.codegen.plan import NumbaProgram
+
+        self.graph = graph
+        self.verified = False
+        try:
+            self.program = NumbaProgram(graph)
+        except Exception as error:  # generation failed: the interpreter still runs it
+            self._fall_back(error, "")
+        debug_print(3, "generated plan", getattr(self.program, "source", "(interpreter)"))
+
+    def _fall_back(self, error, source):
+        warnings.warn(f"optiad: the numba backend could not compile this function "
+                      f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+                      f"; running it with the NumPy interpreter instead.{source}",
+                      RuntimeWarning, stacklevel=4)
+        self.program = NumpyProgram(self.graph)
+        self.verified = True
+
+    def plan(self):
+        """The generated plan function once it has run (its results are final), else None."""
+        from optiad.codegen.plan import NumbaProgram
+
+        if self.verified and isinstance(self.program, NumbaProgram):
+            return self.program.function
+        return None
+
+    def __call__(self, *args):
+        if self.verified:
+            return self.program(*args)
+        from numba.core.errors import NumbaError
+
+        try:
+            result = self.program(*args)
+        except NumbaError as error:
+            kernels = "".join(f"\n{k.text}" for k in getattr(self.program, "kernels", []))
+            self._fall_back(error, f"\nGenerated kernels:{kernels}")
+            return self.program(*args)
+        self.verified = True
+        return result

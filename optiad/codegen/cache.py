@@ -1,0 +1,162 @@
+"""Compile generated kernels with Numba, through an on-disk cache.
+
+Each kernel's source becomes a module file named after its key (a hash of the source and of
+the optiad, numba, numpy and Python versions), written once and atomically (temporary file,
+then os.replace).  The module is imported under that name and registered in `sys.modules`,
+so Numba's `cache=True` can find it again and stores the machine code next to it: a second
+process imports the module and loads the machine code instead of compiling.
+
+The first line of every file holds a hash of the rest.  A file whose hash does not match
+(truncated, edited, corrupted) is rebuilt with a warning, never executed.  The directory is
+created owner-only; code loaded from it is executed, so a directory other users can write to
+is refused.  Concurrent processes compiling the same kernel each write identical bytes through
+os.replace, so every reader sees a whole file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import stat
+import sys
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from optiad.errors import OptiadError
+
+HEADER = "# optiad kernel, sha256 of the rest: "
+PRELUDE = "import math\n\nimport numpy as np\nfrom numba import njit\n\n\n"
+DECORATOR = '@njit(cache=True, error_model="numpy", nogil=True)\n'
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, object] = {}
+
+
+def _versions() -> str:
+    import numba
+
+    from optiad import __version__
+    return f"optiad {__version__}; numba {numba.__version__}; numpy {np.__version__}; " \
+           f"python {sys.version}"
+
+
+def cache_dir() -> Path:
+    """The kernel directory: $OPTIAD_CACHE_DIR, else the platform's user cache directory."""
+    configured = os.environ.get("OPTIAD_CACHE_DIR")
+    if configured:
+        root = Path(configured).expanduser()
+    elif sys.platform == "darwin":
+        root = Path.home() / "Library" / "Caches" / "optiad"
+    elif os.name == "nt":
+        root = Path(os.environ.get("LOCALAPPDATA", Path.home())) / "optiad" / "Cache"
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "optiad"
+    directory = root / "kernels"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        raise OptiadError(f"cannot create the kernel cache directory {directory}: {error}; "
+                          "set OPTIAD_CACHE_DIR to a directory you own") from None
+    _check_private(root)
+    _check_private(directory)
+    return directory
+
+
+def _check_private(directory: Path) -> None:
+    if os.name == "nt":
+        return
+    info = directory.stat()
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or info.st_uid != os.getuid():
+        raise OptiadError(
+            f"the kernel cache directory {directory} can be written by other users (mode "
+            f"{stat.filemode(info.st_mode)}, owner uid {info.st_uid}); optiad executes code "
+            f"from it, so it refuses to use it.  Fix: `chmod 700 {directory}` (if it is "
+            "yours), or set OPTIAD_CACHE_DIR to a private directory")
+
+
+def kernel_key(source: str) -> str:
+    return hashlib.sha256((source + _versions()).encode()).hexdigest()[:24]
+
+
+def _file_text(source: str, key: str) -> str:
+    body = f"# key {key}\n{PRELUDE}{DECORATOR}{source}"
+    return f"{HEADER}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"
+
+
+def _intact(path: Path) -> bool:
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return False
+    first, _, body = text.partition("\n")
+    return first.startswith(HEADER) and \
+        first[len(HEADER):] == hashlib.sha256(body.encode()).hexdigest()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def load_kernel(source: str, function_name: str):
+    """The njit function `function_name` defined by `source`, compiled or loaded from disk."""
+    key = kernel_key(source)
+    with _LOCK:
+        module = _LOADED.get(key)
+        if module is None:
+            module = _LOADED[key] = _import(source, key)
+    return getattr(module, function_name)
+
+
+def _import(source: str, key: str):
+    directory = cache_dir()
+    path = directory / f"optiad_{key}.py"
+    text = _file_text(source, key)
+    if path.exists() and not _intact(path):
+        warnings.warn(f"optiad: the cached kernel {path} is corrupted; rebuilding it",
+                      RuntimeWarning, stacklevel=4)
+        _remove_compiled(path)
+        path.unlink(missing_ok=True)
+    if not path.exists():
+        _write_atomically(path, text)
+    name = f"optiad_kernels.k{key}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module      # numba's cache finds the module again by this name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _remove_compiled(path: Path) -> None:
+    """Numba's cached machine code for a module file (index and data files)."""
+    pycache = path.parent / "__pycache__"
+    if pycache.is_dir():
+        for item in pycache.glob(path.stem + ".*"):
+            item.unlink(missing_ok=True)
+
+
+def statistics() -> dict:
+    """Kernels this process compiled and kernels it loaded from the disk cache (tests read it)."""
+    compiled = loaded = 0
+    for module in list(_LOADED.values()):
+        function = getattr(module, "kernel", None)
+        if function is None or not hasattr(function, "stats"):
+            continue
+        compiled += sum(function.stats.cache_misses.values())
+        loaded += sum(function.stats.cache_hits.values())
+    return {"compiled": compiled, "loaded": loaded, "modules": len(_LOADED)}

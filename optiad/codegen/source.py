@@ -1,0 +1,630 @@
+"""Graph segment -> Python source in Numba's subset: fused loop nests with a scalar body.
+
+`generate(eqns, inputs, outputs, ...)` writes one function.  Inside it every value is one of
+
+    Scalar   a 0-d value (or one value broadcast everywhere): a local variable or a constant;
+    Fused    a value computed inside the loop body of an open Group, named by a local;
+    Ref      an array element by element: a base array and an index map from the value's
+             indices to the base's (views -- slices, transposes, reshapes, broadcasts -- are
+             index maps, so they cost nothing and copy nothing);
+    Pending  the result of a reduction or scatter whose loop has not been written yet.
+
+A Group is one loop nest over a shape.  Elementwise equations of that shape join the open
+group of their shape; reductions and scatters are the group's sinks (they accumulate into a
+buffer or a local).  A group is written out ("sealed") when something outside it needs one of
+its values as an array; at that moment every member value that is read later gets stored into a
+buffer.  Sealing order is a valid evaluation order: a group that reads another group's value
+seals that group first.
+
+Sweep mode (many directions): equations that depend on the per-direction inputs are written
+inside `for d in range(D):`, after the shared (primal) part, with the direction inputs read at
+[d, ...] and the direction outputs written at [d, ...].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from optiad.codegen.scalar import literal, scalar_template
+from optiad.ir import Literal, Var
+from optiad.primitives.shape import is_advanced
+
+REDUCTIONS = {  # name: (initial value, accumulate statement, finish expression)
+    "reduce_sum": ("0.0", "{acc} += {value}", None),
+    "reduce_prod": ("1.0", "{acc} *= {value}", None),
+    "reduce_max": ("-np.inf", "{acc} = np.maximum({acc}, {value})", None),
+    "reduce_min": ("np.inf", "{acc} = np.minimum({acc}, {value})", None),
+    "norm2": ("0.0", "{acc} += {value} * {value}", "np.sqrt({acc})"),
+}
+VIEWS = ("reshape", "transpose", "broadcast_to", "getitem")
+SCRATCH_MIN_SIZE = 4096     # buffers this large come from the caller (reused across calls)
+SMALL_MATMUL = 32 ** 3      # multiply-adds up to which a loop beats a BLAS call from Python
+
+
+# ---- values ---------------------------------------------------------------------------------------
+@dataclass
+class Scalar:
+    text: str
+    shape: tuple
+    dtype: np.dtype
+
+
+@dataclass
+class Fused:
+    group: "Group"
+    name: str
+    shape: tuple
+    dtype: np.dtype
+
+
+@dataclass
+class Ref:
+    base: str
+    shape: tuple
+    dtype: np.dtype
+    index: Callable     # list of index expressions (one per dim of shape) -> base's
+    owner: int | None = None   # id of the Var this buffer was allocated for
+    unit: tuple | None = None   # (base shape, offset): the d-th unit vector, never stored
+
+    def at(self, indices) -> str:
+        base_indices = self.index(list(indices))
+        if self.unit is not None:
+            shape, offset = self.unit
+            flat = " + ".join(f"{_atom(i)} * {s}" for i, s in zip(base_indices, c_strides(shape))
+                              if i != "0") or "0"
+            return f"(1.0 if {flat} + {offset} == d else 0.0)"
+        return f"{self.base}[{', '.join(base_indices)}]"
+
+    def view(self, shape, index_map) -> "Ref":
+        inner = self.index
+        return Ref(self.base, tuple(shape), self.dtype, lambda idx: inner(index_map(idx)),
+                   unit=self.unit)  # a view owns nothing
+
+
+@dataclass
+class Pending:
+    group: "Group"
+    shape: tuple
+    dtype: np.dtype
+
+
+@dataclass
+class Group:
+    shape: tuple
+    before: list = field(default_factory=list)
+    body: list = field(default_factory=list)
+    after: list = field(default_factory=list)
+    members: list = field(default_factory=list)    # (var, Fused)
+    results: list = field(default_factory=list)    # (var, value it becomes when sealed)
+
+
+# ---- index maps -----------------------------------------------------------------------------------
+def _atom(i: str) -> str:
+    """An index expression safe to use as an operand."""
+    return i if i.isidentifier() or i.isdigit() else f"({i})"
+
+
+def affine(start: int, step: int, i: str) -> str:
+    if i == "0":
+        return str(start)
+    term = i if step == 1 else f"{step} * {_atom(i)}"
+    return term if start == 0 else f"({start} + {term})"
+
+
+def c_strides(shape):
+    strides, running = [], 1
+    for d in reversed(shape):
+        strides.append(running)
+        running *= d
+    return list(reversed(strides))
+
+
+def basic_index_map(shape, index):
+    """(result shape, map from result indices to `shape`'s) for ints, slices, None, Ellipsis."""
+    items = list(index)
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        used = sum(1 for i in items if i is not None and i is not Ellipsis)
+        items[k:k + 1] = [slice(None)] * (len(shape) - used)
+    used = sum(1 for i in items if i is not None)
+    items += [slice(None)] * (len(shape) - used)
+    out_shape, plan, dim = [], [], 0
+    for item in items:
+        if item is None:
+            plan.append(("new", None))
+            out_shape.append(1)
+        elif isinstance(item, int):
+            plan.append(("fixed", item + shape[dim] if item < 0 else item))
+            dim += 1
+        else:
+            start, stop, step = item.indices(shape[dim])
+            out_shape.append(len(range(start, stop, step)))
+            plan.append(("slice", (start, step)))
+            dim += 1
+
+    def index_map(idx):
+        base, k = [], 0
+        for kind, value in plan:
+            if kind == "new":
+                k += 1
+            elif kind == "fixed":
+                base.append(str(value))
+            else:
+                base.append(affine(value[0], value[1], idx[k]))
+                k += 1
+        return base
+    return tuple(out_shape), index_map
+
+
+def reshape_map(old, new):
+    """Index map of a C-order reshape; only size-1 axes change: plain renumbering."""
+    if [d for d in old if d != 1] == [d for d in new if d != 1]:
+        def squeeze_map(idx):
+            kept = iter([i for i, d in zip(idx, new) if d != 1])
+            return [next(kept) if d != 1 else "0" for d in old]
+        return squeeze_map
+    new_strides, old_strides = c_strides(new), c_strides(old)
+
+    def linear_map(idx):
+        flat = " + ".join(f"{_atom(i)} * {s}" if s != 1 else i for i, s in zip(idx, new_strides)
+                          if i != "0" and d_of(new, new_strides, s) != 1) or "0"
+        return [f"(({flat}) // {s}) % {d}" if d != 1 else "0" for s, d in zip(old_strides, old)]
+    return linear_map
+
+
+def d_of(shape, strides, stride):
+    return shape[strides.index(stride)]
+
+
+def broadcast_map(old, new):
+    lead = len(new) - len(old)
+    return lambda idx: [idx[lead + j] if d != 1 else "0" for j, d in enumerate(old)]
+
+
+def aligned(indices, shape):
+    """Loop indices for a value of `shape` broadcast into the loop's shape."""
+    lead = len(indices) - len(shape)
+    return [indices[lead + j] if d != 1 else "0" for j, d in enumerate(shape)]
+
+
+def _loop_lines(buffer, text):
+    """Lines setting every element of `buffer` to `text`."""
+    lines = ["    " * k + f"for j{k} in range({d}):" for k, d in enumerate(buffer.shape)]
+    target = buffer.at([f"j{k}" for k in range(len(buffer.shape))])
+    return lines + ["    " * len(buffer.shape) + f"{target} = {text}"]
+
+
+# ---- the generator --------------------------------------------------------------------------------
+@dataclass
+class KernelSource:
+    name: str
+    text: str
+    arguments: list       # atoms passed in, in order (Vars and array Literals)
+    scratch: list         # (shape, dtype) of caller-provided buffers, after the arguments
+    outputs: list         # Vars returned, in order (a tuple)
+
+
+class Unsupported(Exception):
+    """An equation this generator has no loop form for (the partitioner should not send it)."""
+
+
+def compilable(eqn) -> bool:
+    """Can `generate` write this equation as loops?"""
+    name = eqn.primitive.name
+    if eqn.primitive.elementwise:
+        return scalar_template(eqn) is not None
+    if name in VIEWS or name in ("index_scatter", "index_add", "index_update"):
+        return not is_advanced(eqn.params.get("index", ()))
+    if name == "matmul":
+        a, b = eqn.inputs
+        return a.ndim in (1, 2) and b.ndim in (1, 2) and _matmul_work(a, b) <= SMALL_MATMUL
+    return name in REDUCTIONS or name in ("concatenate", "stop_gradient")
+
+
+def _matmul_work(a, b):
+    return math.prod(a.shape) * (b.shape[-1] if b.ndim == 2 else 1)
+
+
+class Generator:
+    def __init__(self, eqns, inputs, outputs, fresh_outputs=(), sweep=None):
+        self.eqns, self.inputs, self.outputs = eqns, inputs, outputs
+        self.fresh_outputs = {id(v) for v in fresh_outputs}
+        self.env: dict[int, object] = {}
+        self.open: dict[tuple, Group] = {}
+        self.prologue, self.code, self.params, self.scratch = [], [], [], []
+        self.counter = 0
+        self.indent = 1
+        self.position = 0
+        self.sweep = sweep
+        # The last equation (by position) reading each value: sealing stores a group member if
+        # anything at or after the current position still reads it.
+        self.last_read = {}
+        for k, eqn in enumerate(eqns):
+            for a in eqn.inputs:
+                self.last_read[id(a)] = k
+        for v in outputs:
+            self.last_read[id(v)] = len(eqns) + 1
+
+    def fresh(self, prefix):
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    # ---- values as the code sees them
+    def bind_inputs(self):
+        for atom in self.inputs:
+            name = self.fresh("a")
+            self.params.append(name)
+            if atom.shape == ():
+                self.env[id(atom)] = Scalar(name, (), atom.dtype)
+            else:
+                self.env[id(atom)] = Ref(name, atom.shape, atom.dtype, lambda idx: idx)
+        for var, offset in (self.sweep.unit_inputs if self.sweep else []):
+            shape = var.shape or (1,)
+            index = (lambda idx: idx) if var.shape else (lambda idx: ["0"])
+            ref = Ref("unit", var.shape, var.dtype, index, unit=(shape, offset))
+            self.env[id(var)] = ref if var.shape else Scalar(ref.at([]), (), var.dtype)
+
+    def value(self, atom):
+        if isinstance(atom, Literal):
+            if atom.value.ndim == 0:
+                return Scalar(literal(atom.value[()]), (), atom.dtype)
+            return self.env[id(atom)]
+        return self.env[id(atom)]
+
+    def allocate(self, var) -> Ref:
+        """A buffer for `var`: a direction output's slot, the caller's scratch, or np.empty."""
+        if self.sweep and id(var) in self.sweep.slots:
+            name = self.sweep.slots[id(var)]
+            if self.sweep.axis == "first":
+                return Ref(name, var.shape, var.dtype, lambda idx: ["d"] + idx, owner=id(var))
+            return Ref(name, var.shape, var.dtype, lambda idx: idx + ["d"], owner=id(var))
+        shape = var.shape or (1,)
+        dtype = "np.bool_" if var.dtype == np.bool_ else "np.float64"
+        if id(var) not in self.fresh_outputs and math.prod(shape) >= SCRATCH_MIN_SIZE:
+            name = self.fresh("s")
+            self.scratch.append((name, shape, var.dtype))
+        else:
+            name = self.fresh("b")
+            self.prologue.append(f"{name} = np.empty({shape!r}, dtype={dtype})")
+        if var.shape == ():
+            return Ref(name, (), var.dtype, lambda idx: ["0"], owner=id(var))
+        return Ref(name, var.shape, var.dtype, lambda idx: idx, owner=id(var))
+
+    def read(self, value, indices):
+        """Source text for one element of `value` inside a loop over `indices`."""
+        if isinstance(value, Scalar):
+            return value.text
+        if isinstance(value, Fused):
+            return value.name
+        assert isinstance(value, Ref), value
+        return value.at(aligned(indices, value.shape))
+
+    def readable(self, atom, group):
+        """Make `atom` readable inside `group` (None: at top level), sealing what it waits on."""
+        value = self.value(atom)
+        if isinstance(value, Fused) and value.group is not group:
+            self.seal(value.group)
+        elif isinstance(value, Pending):
+            self.seal(value.group)
+        return self.value(atom)
+
+    def as_array(self, atom):
+        """The atom as a Scalar or a Ref (never fused or pending)."""
+        value = self.readable(atom, None)
+        return value
+
+    # ---- groups
+    def group_for(self, shape) -> Group:
+        group = self.open.get(shape)
+        if group is None:
+            group = self.open[shape] = Group(shape)
+        return group
+
+    def seal(self, group):
+        if self.open.get(group.shape) is not group:
+            return
+        del self.open[group.shape]
+        for var, fused in group.members:
+            if self.last_read.get(id(var), -1) >= self.position:
+                buffer = self.allocate(var)
+                indices = [f"i{k}" for k in range(len(group.shape))]
+                group.body.append(f"{buffer.at(indices)} = {fused.name}")
+                self.env[id(var)] = buffer if var.shape else \
+                    Scalar(buffer.at([]), (), var.dtype)
+        self.emit_loop(group.shape, group.before, group.body, group.after)
+        for var, value in group.results:
+            self.env[id(var)] = value
+
+    def emit_loop(self, shape, before, body, after):
+        pad = "    " * self.indent
+        self.code.extend(pad + line for line in before)
+        if body:
+            for k, d in enumerate(shape):
+                self.code.append(pad + "    " * k + f"for i{k} in range({d}):")
+            inner = pad + "    " * len(shape)
+            self.code.extend(inner + line for line in body)
+        self.code.extend(pad + line for line in after)
+
+    def statement(self, line):
+        self.code.append("    " * self.indent + line)
+
+    # ---- equations
+    def equation(self, eqn):
+        name = eqn.primitive.name
+        if eqn.primitive.elementwise:
+            self.elementwise(eqn)
+        elif name in REDUCTIONS:
+            self.reduction(eqn)
+        elif name in VIEWS:
+            self.view(eqn)
+        elif name == "stop_gradient":       # the identity, as far as values go
+            self.elementwise(eqn, "{0}")
+        elif name == "index_scatter":
+            self.scatter(eqn, eqn.inputs[0], base=None)
+        elif name in ("index_add", "index_update"):
+            self.scatter(eqn, eqn.inputs[1], base=eqn.inputs[0])
+        elif name == "concatenate":
+            self.concatenate(eqn)
+        elif name == "matmul":
+            self.matmul(eqn)
+        else:
+            raise Unsupported(name)
+
+    def elementwise(self, eqn, template=None):
+        out = eqn.out
+        template = template or scalar_template(eqn)
+        if out.shape == ():
+            args = [self.read(self.as_array(a), []) for a in eqn.inputs]
+            name = self.fresh("v")
+            self.statement(f"{name} = {template.format(*args, **eqn.params)}")
+            self.env[id(out)] = Scalar(name, (), out.dtype)
+            return
+        values = [self.readable(a, self.open.get(out.shape)) for a in eqn.inputs]
+        group = self.group_for(out.shape)
+        values = [self.readable(a, group) for a in eqn.inputs]
+        indices = [f"i{k}" for k in range(len(out.shape))]
+        args = [self.read(v, indices) for v in values]
+        name = self.fresh("v")
+        group.body.append(f"{name} = {template.format(*args, **eqn.params)}")
+        fused = Fused(group, name, out.shape, out.dtype)
+        group.members.append((out, fused))
+        self.env[id(out)] = fused
+
+    def reduction(self, eqn):
+        x, out = eqn.inputs[0], eqn.out
+        axes, keepdims = eqn.params["axes"], eqn.params["keepdims"]
+        value = self.value(x)
+        group = value.group if isinstance(value, Fused) and value.group is self.open.get(
+            x.shape) else None
+        if group is None:
+            value = self.as_array(x)
+            group = self.group_for(x.shape)
+        indices = [f"i{k}" for k in range(len(x.shape))]
+        element = self.read(value, indices)
+        start, accumulate, finish = REDUCTIONS[eqn.primitive.name]
+        if out.shape == ():
+            acc = self.fresh("r")
+            group.before.append(f"{acc} = {start}")
+            group.body.append(accumulate.format(acc=acc, value=element))
+            if finish:
+                group.after.append(f"{acc} = {finish.format(acc=acc)}")
+            result = Scalar(acc, out.shape, out.dtype)
+        else:
+            buffer = self.allocate(out)
+            kept = [("0" if k in axes else i) for k, i in enumerate(indices)
+                    if k not in axes or keepdims]
+            target = buffer.at(kept)
+            group.before.extend(_loop_lines(buffer, start))
+            group.body.append(accumulate.format(acc=target, value=element))
+            if finish:
+                self._finish_buffer(group, buffer, out.shape, finish)
+            result = buffer
+        group.results.append((out, result))
+        self.env[id(out)] = Pending(group, out.shape, out.dtype)
+
+    def _finish_buffer(self, group, buffer, shape, finish):
+        lines = []
+        for k, d in enumerate(shape):
+            lines.append("    " * k + f"for j{k} in range({d}):")
+        target = buffer.at([f"j{k}" for k in range(len(shape))])
+        lines.append("    " * len(shape) + f"{target} = {finish.format(acc=target)}")
+        group.after.extend(lines)
+
+    def view(self, eqn):
+        x, out, name = eqn.inputs[0], eqn.out, eqn.primitive.name
+        value = self.as_array(x)
+        if isinstance(value, Scalar):          # one value everywhere stays one value
+            self.env[id(out)] = Scalar(value.text, out.shape, out.dtype)
+            return
+        if name == "reshape":
+            index_map = reshape_map(x.shape, out.shape)
+        elif name == "transpose":
+            axes = eqn.params["axes"]
+            index_map = (lambda axes: lambda idx: [idx[list(axes).index(k)]
+                                                   for k in range(len(axes))])(axes)
+        elif name == "broadcast_to":
+            index_map = broadcast_map(x.shape, out.shape)
+        else:
+            _, index_map = basic_index_map(x.shape, eqn.params["index"])
+        if out.shape == ():
+            self.env[id(out)] = Scalar(value.view((), index_map).at([]), (), out.dtype)
+        else:
+            self.env[id(out)] = value.view(out.shape, index_map)
+
+    def scatter(self, eqn, updates, base):
+        out = eqn.out
+        if base is None:
+            buffer = self.allocate(out)
+            self.copy(Scalar("0.0", (), out.dtype), buffer)
+        else:
+            reused = self.reusable(base, out)
+            if reused is None:
+                buffer = self.allocate(out)
+                self.copy(self.as_array(base), buffer)
+            else:
+                buffer = Ref(reused.base, reused.shape, reused.dtype, reused.index, id(out))
+        target_shape, index_map = basic_index_map(out.shape, eqn.params["index"])
+        target = buffer.view(target_shape, index_map)
+        value = self.value(updates)
+        group = value.group if isinstance(value, Fused) and \
+            value.group is self.open.get(target_shape) else None
+        if group is None:
+            value = self.as_array(updates)
+            group = self.group_for(target_shape)
+        indices = [f"i{k}" for k in range(len(target_shape))]
+        operator = "+=" if eqn.primitive.name == "index_add" else "="
+        group.body.append(f"{target.at(indices)} {operator} {self.read(value, indices)}")
+        group.results.append((out, buffer))
+        self.env[id(out)] = Pending(group, out.shape, out.dtype)
+
+    def reusable(self, atom, out):
+        """The buffer of a value read for the last time here, free to be updated in place
+        into `out` (a scratch buffer cannot become a result handed out)."""
+        value = self.as_array(atom)
+        if not (isinstance(value, Ref) and value.owner == id(atom)) or \
+                self.last_read.get(id(atom)) != self.position:
+            return None
+        if value.base.startswith("s") and id(out) in self.fresh_outputs:
+            return None
+        for key, other in self.env.items():
+            if key != id(atom) and isinstance(other, Ref) and other.base == value.base and \
+                    self.last_read.get(key, -1) >= self.position:
+                return None
+        if self.sweep and id(atom) in self.sweep.slots:
+            return None
+        return value
+
+    def copy(self, value, buffer):
+        indices = [f"i{k}" for k in range(len(buffer.shape))]
+        self.emit_loop(buffer.shape, [], [f"{buffer.at(indices)} = {self.read(value, indices)}"],
+                       [])
+
+    def concatenate(self, eqn):
+        out, axis = eqn.out, eqn.params["axis"]
+        buffer = self.allocate(out)
+        start = 0
+        for piece in eqn.inputs:
+            value = self.as_array(piece)
+            length = piece.shape[axis]
+            shift = (lambda s: lambda idx: idx[:axis] + [affine(s, 1, idx[axis])] + idx[axis + 1:]
+                     )(start)
+            self.copy(value, buffer.view(piece.shape, shift))
+            start += length
+        self.env[id(out)] = buffer
+
+    def matmul(self, eqn):
+        a, b = (self.as_array(x) for x in eqn.inputs)
+        out = eqn.out
+        buffer = self.allocate(out)
+        k = eqn.inputs[0].shape[-1]
+        rows = [("i0", eqn.inputs[0].shape[0])] if eqn.inputs[0].ndim == 2 else []
+        cols = [(f"i{len(rows)}", eqn.inputs[1].shape[1])] if eqn.inputs[1].ndim == 2 else []
+        loops = rows + cols
+        a_index = [r for r, _ in rows] + ["k"]
+        b_index = ["k"] + [c for c, _ in cols]
+        acc = self.fresh("r")
+        body = [f"{acc} = 0.0", f"for k in range({k}):",
+                f"    {acc} += {self.read(a, a_index)} * {self.read(b, b_index)}",
+                f"{buffer.at([i for i, _ in loops]) if loops else buffer.at([])} = {acc}"]
+        self.emit_loop(tuple(d for _, d in loops), [], body, [])
+        self.env[id(out)] = buffer if out.shape else Scalar(buffer.at([]), (), out.dtype)
+
+    # ---- outputs
+    def finish_outputs(self, outputs, direction_outputs=False):
+        """Make every output an array this kernel owns (or a scalar) and list return values."""
+        names = []
+        for var in outputs:
+            value = self.value(var)
+            if isinstance(value, (Fused, Pending)):
+                self.seal(value.group)
+                value = self.value(var)
+            slot = self.sweep.slots.get(id(var)) if self.sweep else None
+            if isinstance(value, Scalar) and var.shape == () and slot is None:
+                names.append(value.text)
+                continue
+            owned = isinstance(value, Ref) and value.owner == id(var) and \
+                (slot is None or value.base == slot)
+            if not owned:
+                buffer = self.allocate(var)
+                self.copy(value, buffer)
+                value = buffer
+                self.env[id(var)] = value
+            names.append(value.base)
+        return names
+
+
+@dataclass
+class Sweep:
+    """Many directions in one kernel: unit_inputs are (var, offset) pairs, the d-th direction
+    being the unit vector at flat position d - offset of var; `outputs` get an axis of
+    `count` directions, first (rows) or last (columns)."""
+    unit_inputs: list
+    outputs: list
+    count: int
+    axis: str = "last"
+    slots: dict = field(default_factory=dict)
+
+
+def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None = None):
+    """Source of `def name(*inputs, *scratch)` returning a tuple of `outputs`.
+
+    With a Sweep, the equations that depend on its unit inputs run inside a loop over the
+    directions, after the shared ones, and the sweep's outputs are appended to the results."""
+    if sweep is None:
+        generator = Generator(eqns, inputs, outputs, fresh_outputs)
+        generator.bind_inputs()
+        for k, eqn in enumerate(eqns):
+            generator.position = k
+            generator.equation(eqn)
+        generator.position = len(eqns)
+        returned = generator.finish_outputs(outputs)
+        return _assemble(name, generator, inputs, outputs, returned, [])
+    varying = {id(v) for v, _ in sweep.unit_inputs}
+    shared_eqns, direction_eqns = [], []
+    for eqn in eqns:
+        if any(id(a) in varying for a in eqn.inputs):
+            varying.add(id(eqn.out))
+            direction_eqns.append(eqn)
+        else:
+            shared_eqns.append(eqn)
+    sweep.slots = {id(v): f"out{k}" for k, v in enumerate(sweep.outputs)}
+    generator = Generator(shared_eqns + direction_eqns, inputs, outputs + sweep.outputs,
+                          fresh_outputs, sweep=sweep)
+    generator.bind_inputs()
+    for k, eqn in enumerate(shared_eqns):
+        generator.position = k
+        generator.equation(eqn)
+    generator.position = len(shared_eqns)
+    for group in list(generator.open.values()):
+        generator.seal(group)
+    returned = generator.finish_outputs(outputs)
+    generator.statement(f"for d in range({sweep.count}):")
+    generator.indent += 1
+    for k, eqn in enumerate(direction_eqns, start=len(shared_eqns)):
+        generator.position = k
+        generator.equation(eqn)
+    generator.position = len(shared_eqns) + len(direction_eqns)
+    generator.finish_outputs(sweep.outputs)
+    generator.statement("pass")
+    generator.indent -= 1
+    allocations = []
+    for k, var in enumerate(sweep.outputs):
+        shape = (sweep.count,) + var.shape if sweep.axis == "first" else \
+            var.shape + (sweep.count,)
+        allocations.append(f"out{k} = np.empty({shape!r}, dtype=np.float64)")
+    return _assemble(name, generator, inputs, outputs + sweep.outputs,
+                     returned + list(sweep.slots.values()), allocations)
+
+
+def _assemble(name, generator, inputs, outputs, returned, allocations):
+    params = generator.params + [name for name, _, _ in generator.scratch]
+    lines = [f"def {name}({', '.join(params)}):"]
+    lines += ["    " + line for line in allocations + generator.prologue]
+    lines += generator.code
+    lines.append(f"    return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
+    return KernelSource(name, "\n".join(lines) + "\n", list(inputs),
+                        [(shape, dtype) for _, shape, dtype in generator.scratch], list(outputs))
