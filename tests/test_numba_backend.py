@@ -95,7 +95,17 @@ def test_large_transcendentals_and_linear_algebra_run_as_library_steps():
     assert "exp" in library and "tanh" in library and "solve" in library
 
 
-def test_a_primitive_without_a_template_is_a_library_step_and_a_bad_template_falls_back():
+@pytest.fixture
+def scratch_registry():
+    """Primitives a test declares are removed afterwards (the registry is global)."""
+    before = set(REGISTRY)
+    yield
+    for name in set(REGISTRY) - before:
+        del REGISTRY[name]
+
+
+def test_a_primitive_without_a_template_is_a_library_step_and_a_bad_template_falls_back(
+        scratch_registry):
     import scipy.special as sc
     plain = ad.defprimitive("test_plain_gammaln", impl=sc.gammaln,
                             shape=lambda x: (x.shape, x.dtype), elementwise=True,
