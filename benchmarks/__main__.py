@@ -11,7 +11,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smallest size of every case only")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"),
                         help="directory for the JSON and Markdown results")
-    parser.add_argument("--stem", default="ad-core", help="file name stem of the results")
+    parser.add_argument("--stem", default="numba-backend", help="file name stem of the results")
     options = parser.parse_args()
     results = run(quick=options.quick)
     path = write(results, options.out, options.stem + ("-quick" if options.quick else ""))

@@ -80,6 +80,60 @@ def decay_jacobian(p, t, y):
     return np.stack([e, -p[0] * t * e, s, p[2] * t * c], axis=1)
 
 
+def mlp_softmax_loss(w, X, Y, xp=np):
+    """MLP 64-128-128-10, tanh, softmax cross-entropy; all parameters in one flat vector."""
+    h, offset = X, 0
+    for k, (n_in, n_out) in enumerate(MLP_LAYERS):
+        W = xp.reshape(w[offset:offset + n_in * n_out], (n_in, n_out))
+        b = w[offset + n_in * n_out:offset + n_in * n_out + n_out]
+        offset += n_in * n_out + n_out
+        h = h @ W + b
+        if k < len(MLP_LAYERS) - 1:
+            h = xp.tanh(h)
+    shifted = h - xp.max(h, axis=1, keepdims=True)
+    log_total = xp.log(xp.sum(xp.exp(shifted), axis=1))
+    return xp.mean(log_total - xp.sum(shifted * Y, axis=1))
+
+
+MLP_LAYERS = ((64, 128), (128, 128), (128, 10))
+
+
+def mlp_softmax_grad(w, X, Y):
+    """Hand-written backpropagation for mlp_softmax_loss."""
+    weights, offset = [], 0
+    for n_in, n_out in MLP_LAYERS:
+        W = w[offset:offset + n_in * n_out].reshape(n_in, n_out)
+        weights.append((W, w[offset + n_in * n_out:offset + n_in * n_out + n_out]))
+        offset += n_in * n_out + n_out
+    activations = [X]
+    for k, (W, b) in enumerate(weights):
+        z = activations[-1] @ W + b
+        activations.append(np.tanh(z) if k < len(weights) - 1 else z)
+    logits = activations[-1]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    delta = (e / e.sum(axis=1, keepdims=True) - Y) / X.shape[0]
+    pieces = []
+    for k in range(len(weights) - 1, -1, -1):
+        W, _ = weights[k]
+        pieces.append((activations[k].T @ delta).ravel())
+        pieces.append(delta.sum(axis=0))
+        if k:
+            delta = (delta @ W.T) * (1.0 - activations[k] ** 2)
+    ordered = []
+    for k in range(len(weights)):
+        ordered += [pieces[2 * (len(weights) - 1 - k)], pieces[2 * (len(weights) - 1 - k) + 1]]
+    return np.concatenate(ordered)
+
+
+def exp_decay_residuals(p, t, y, xp=np):
+    return p[0] * xp.exp(-p[1] * t) + p[2] - y
+
+
+def exp_decay_jacobian(p, t, y):
+    e = np.exp(-p[1] * t)
+    return np.stack([e, -p[0] * t * e, np.ones_like(t)], axis=1)
+
+
 def deep_chain(x, xp=np):
     """About 1,000 equations: 250 rounds of four elementwise operations."""
     for _ in range(250):
@@ -96,6 +150,8 @@ class Case:
     sizes: tuple
     make: Callable                  # size -> (args, reference_function)
     argnums: int = 0
+    hand_numba: str | None = None   # name of a hand-written Numba derivative in hand_numba.py
+    target: dict | None = None      # size -> (peer, ratio): optiad numba <= ratio x peer
 
 
 def _rosenbrock_point(n):
@@ -117,16 +173,52 @@ def _mlp_data(batch):
     return w, X, np.sin(X[:, 0])
 
 
+def _mlp_softmax_data(batch):
+    rng = np.random.default_rng(4)
+    n = sum(a * b + b for a, b in MLP_LAYERS)
+    w = rng.standard_normal(n) * 0.1
+    X = rng.standard_normal((batch, MLP_LAYERS[0][0]))
+    Y = np.eye(MLP_LAYERS[-1][1])[rng.integers(0, MLP_LAYERS[-1][1], batch)]
+    return w, X, Y
+
+
+def _exp_decay_data(m):
+    t = np.linspace(0.0, 5.0, m)
+    return np.array([2.0, 0.7, 0.3]), t, 2.0 * np.exp(-0.7 * t) + 0.3 + 0.01 * np.sin(7 * t)
+
+
 def _decay_data(m):
     t = np.linspace(0.0, 5.0, m)
     return np.array([2.0, 0.7, 0.5, 3.0]), t, 2.0 * np.exp(-0.7 * t) + 0.4 * np.sin(3.1 * t)
 
 
+def rosenbrock_hessian(x):
+    n = x.size
+    H = np.zeros((n, n))
+    i = np.arange(n - 1)
+    H[i, i] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    H[i + 1, i + 1] += 200.0
+    H[i, i + 1] = H[i + 1, i] = -400.0 * x[:-1]
+    return H
+
+
+JAX = "jax (jit, float64)"
+NUMPY = "hand-written numpy"
 CASES = [
-    Case("rosenbrock_grad", "grad", rosenbrock, (1_000, 100_000),
-         lambda n: (_rosenbrock_point(n), rosenbrock_grad)),
+    Case("rosenbrock_grad", "grad", rosenbrock, (10, 1_000, 100_000),
+         lambda n: (_rosenbrock_point(n), rosenbrock_grad), hand_numba="rosenbrock_grad",
+         target={10: (JAX, 0.25), 100_000: (JAX, 0.8)}),
+    Case("rosenbrock_hessian", "hessian", rosenbrock, (100,),
+         lambda n: (_rosenbrock_point(n), rosenbrock_hessian), hand_numba="rosenbrock_hessian",
+         target={100: (JAX, 0.25)}),
     Case("rosenbrock_hvp", "hvp", rosenbrock, (1_000, 100_000),
-         lambda n: (_rosenbrock_point(n), rosenbrock_hvp)),
+         lambda n: (_rosenbrock_point(n), rosenbrock_hvp), hand_numba="rosenbrock_hvp",
+         target={1_000: (JAX, 0.25)}),
+    Case("mlp_softmax_grad", "grad", mlp_softmax_loss, (512,),
+         lambda n: (_mlp_softmax_data(n), mlp_softmax_grad), target={512: (NUMPY, 1.0)}),
+    Case("exp_decay_jacobian", "jacobian", exp_decay_residuals, (10_000,),
+         lambda n: (_exp_decay_data(n), exp_decay_jacobian), hand_numba="exp_decay_jacobian",
+         target={10_000: (NUMPY, 1.2)}),
     Case("least_squares_grad", "grad", least_squares, (100, 1_000),
          lambda n: (_least_squares_data(n), least_squares_grad)),
     Case("least_squares_hessian", "hessian", least_squares, (50,),

@@ -51,10 +51,16 @@ def measure(function, args):
 
 
 # ---- one derivative per tool ----------------------------------------------------------------
-def optiad_derivative(case):
+def optiad_derivative(case, backend):
     transform = {"grad": ad.grad, "hvp": ad.hvp, "hessian": ad.hessian,
                  "jacobian": ad.jacobian}[case.kind]
-    return transform(case.model)
+    return transform(case.model, backend=backend)
+
+
+def hand_numba_derivative(case):
+    if case.hand_numba is None:
+        return None
+    return getattr(importlib.import_module("benchmarks.hand_numba"), case.hand_numba)
 
 
 def jax_derivative(case):
@@ -84,8 +90,11 @@ def autograd_derivative(case):
             "jacobian": autograd.jacobian}[case.kind](model)
 
 
-TOOLS = {"optiad (numpy backend)": optiad_derivative, "jax (jit, float64)": jax_derivative,
-         "autograd": autograd_derivative}
+OPTIAD = "optiad (numba)"
+TOOLS = {OPTIAD: lambda case: optiad_derivative(case, "numba"),
+         "optiad (numpy backend)": lambda case: optiad_derivative(case, "numpy"),
+         "hand-written numba": hand_numba_derivative,
+         "jax (jit, float64)": jax_derivative, "autograd": autograd_derivative}
 PEER_MODULES = {"jax (jit, float64)": "jax", "autograd": "autograd"}
 
 
@@ -119,14 +128,29 @@ def run_case(case, size):
         if not installed(tool):
             rows.append({"case": case.name, "size": size, "tool": tool, "absent": True})
             continue
-        timing, result = measure(make(case), args)
+        function = make(case)
+        if function is None:
+            rows.append({"case": case.name, "size": size, "tool": tool, "absent": True,
+                         "not_applicable": True})
+            continue
+        timing, result = measure(function, args)
         error = float(np.max(np.abs(np.asarray(result) - expected))) / scale
         rows.append({"case": case.name, "size": size, "tool": tool, **timing,
                      "max_error": error})
     base = rows[0]["median_s"]
+    by_tool = {row["tool"]: row for row in rows}
     for row in rows:
         if "median_s" in row:
             row["ratio_to_numpy"] = row["median_s"] / base
+            peer = by_tool.get("jax (jit, float64)", {})
+            if "median_s" in peer:
+                row["ratio_to_jax"] = row["median_s"] / peer["median_s"]
+    if case.target and size in case.target and "median_s" in by_tool.get(OPTIAD, {}):
+        peer, limit = case.target[size]
+        if "median_s" in by_tool.get(peer, {}):
+            ratio = by_tool[OPTIAD]["median_s"] / by_tool[peer]["median_s"]
+            by_tool[OPTIAD]["target"] = {"peer": peer, "limit": limit, "ratio": ratio,
+                                         "met": ratio <= limit}
     return rows
 
 
@@ -150,7 +174,7 @@ def trace_transform_case(repeats=5):
 def machine_info():
     versions = {"python": platform.python_version(), "numpy": np.__version__,
                 "optiad": ad.__version__}
-    for name in ("scipy", "jax", "autograd"):
+    for name in ("scipy", "numba", "jax", "autograd"):
         try:
             module = importlib.import_module(name)
             versions[name] = getattr(module, "__version__", "installed")
@@ -172,42 +196,112 @@ def run(quick=False, log=print):
             log(f"{case.name} n={size} ...")
             rows.extend(run_case(case, size))
     rows.append(trace_transform_case())
+    log("compile (cold and warm cache, subprocesses) ...")
+    rows.append(compile_case())
     return {"machine": machine_info(), "rows": rows}
+
+
+COMPILE_SCRIPT = """
+import json, time
+start = time.perf_counter()
+import numpy as np
+numpy_imported = time.perf_counter()
+import optiad as ad
+from optiad.api import evaluate_function
+imported = time.perf_counter()
+from benchmarks.cases import rosenbrock
+x, v = np.linspace(-1.0, 1.0, 100), np.ones(100)
+times = {"import_numpy_s": numpy_imported - start, "import_optiad_s": imported - numpy_imported}
+t = time.perf_counter(); ad.grad(rosenbrock)(x); times["first_grad_s"] = time.perf_counter() - t
+t = time.perf_counter(); evaluate_function(rosenbrock, x, backend="numba")
+times["first_value_s"] = time.perf_counter() - t
+t = time.perf_counter(); ad.hvp(rosenbrock)(x, v); times["first_hvp_s"] = time.perf_counter() - t
+from optiad.codegen.cache import statistics
+print(json.dumps({**times, **statistics()}))
+"""
+
+
+def compile_case():
+    """Cold compile (fresh cache directory) and warm start (second process, same directory)."""
+    import subprocess
+    import tempfile
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as directory:
+        env = dict(os.environ, OPTIAD_CACHE_DIR=directory, OPTIAD_BACKEND="numba")
+        runs = []
+        for _ in range(2):
+            process = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], env=env, cwd=root,
+                                     capture_output=True, text=True, timeout=600)
+            if process.returncode != 0:
+                raise RuntimeError(process.stderr)
+            runs.append(json.loads(process.stdout.strip().splitlines()[-1]))
+    cold, warm = runs
+    return {"case": "compile", "tool": OPTIAD, "size": 100,
+            "cold_f_grad_hvp_s": cold["first_grad_s"] + cold["first_value_s"] +
+            cold["first_hvp_s"], "cold": cold, "warm": warm,
+            "warm_first_grad_s": warm["first_grad_s"],
+            "import_optiad_s": warm["import_optiad_s"]}
 
 
 def to_markdown(results) -> str:
     rows = results["rows"]
     tools = ["hand-written numpy"] + list(TOOLS)
-    lines = ["| case | n | " + " | ".join(tools) + " | max error (optiad) |",
+    lines = ["| case | n | " + " | ".join(tools) + " | max error (optiad numba) |",
              "|---|---|" + "---|" * len(tools) + "---|"]
     keyed = {}
     for row in rows:
-        keyed.setdefault((row["case"], row["size"]), {})[row["tool"]] = row
+        if "tool" in row and row["case"] not in ("trace_and_transform_hvp", "compile"):
+            keyed.setdefault((row["case"], row["size"]), {})[row["tool"]] = row
     for (case, size), by_tool in keyed.items():
-        if case == "trace_and_transform_hvp":
-            continue
         cells = []
         for tool in tools:
             row = by_tool.get(tool, {"absent": True})
-            cells.append("absent" if row.get("absent") else
-                         f"{_time(row['median_s'])} ({row['ratio_to_numpy']:.2f}x)")
-        error = by_tool.get("optiad (numpy backend)", {}).get("max_error", float("nan"))
+            cells.append(("—" if row.get("not_applicable") else "absent") if row.get("absent")
+                         else f"{_time(row['median_s'])} ({row['ratio_to_numpy']:.2f}x)")
+        error = by_tool.get(OPTIAD, {}).get("max_error", float("nan"))
         lines.append(f"| {case} | {size:,} | " + " | ".join(cells) + f" | {error:.1e} |")
+    lines += ["", "Medians of the steady state; in brackets the ratio to the hand-written NumPy "
+              "derivative (lower is faster). — : no hand-written Numba version of that case.",
+              "", "Targets (optiad numba backend against a peer, same process):", "",
+              "| case | n | optiad numba | peer | peer time | ratio | target | met |",
+              "|---|---|---|---|---|---|---|---|"]
+    for (case, size), by_tool in keyed.items():
+        target = by_tool.get(OPTIAD, {}).get("target")
+        if target:
+            peer = by_tool[target["peer"]]
+            lines.append(f"| {case} | {size:,} | {_time(by_tool[OPTIAD]['median_s'])} | "
+                         f"{target['peer']} | {_time(peer['median_s'])} | "
+                         f"{target['ratio']:.2f}x | <= {target['limit']}x | "
+                         f"{'yes' if target['met'] else 'NO'} |")
+    lines += ["", "| case | n | optiad numba first call | optiad numpy first call |",
+              "|---|---|---|---|"]
+    for (case, size), by_tool in keyed.items():
+        first = [by_tool.get(t, {}).get("first_call_s") for t in (OPTIAD,
+                                                                  "optiad (numpy backend)")]
+        lines.append(f"| {case} | {size:,} | " + " | ".join(
+            _time(t) if t is not None else "absent" for t in first) + " |")
     lines.append("")
-    lines.append("Times are medians of the steady state; in brackets the ratio to the "
-                 "hand-written NumPy derivative (lower is faster).")
-    first = [r for r in rows if r.get("tool") == "optiad (numpy backend)"]
-    lines.append("")
-    lines.append("| case | n | optiad first call (trace + transform + run) |")
-    lines.append("|---|---|---|")
-    for row in first:
-        lines.append(f"| {row['case']} | {row['size']:,} | {_time(row['first_call_s'])} |")
+    lines.append("First calls include tracing, transforming and compiling (or loading compiled "
+                 "kernels from the disk cache, when an earlier run left them there).")
     for row in rows:
         if row["case"] == "trace_and_transform_hvp":
             lines.append("")
             lines.append(f"Tracing a {row['equations_function']}-equation function and "
                          f"building its Hessian-vector product ({row['equations_hvp']} "
                          f"equations): {_time(row['median_s'])} (median of 5).")
+        if row["case"] == "compile":
+            cold, warm = row["cold"], row["warm"]
+            lines += ["", "Compile time (extended Rosenbrock, n = 100, separate processes):", "",
+                      f"- cold cache: gradient {_time(cold['first_grad_s'])}, value "
+                      f"{_time(cold['first_value_s'])}, HVP {_time(cold['first_hvp_s'])}; "
+                      f"together {_time(row['cold_f_grad_hvp_s'])} (target < 3 s; "
+                      f"{cold['compiled']} kernels compiled)",
+                      f"- warm cache, fresh process: `import optiad` "
+                      f"{_time(warm['import_optiad_s'])} (NumPy alone "
+                      f"{_time(warm['import_numpy_s'])}), then the first gradient "
+                      f"{_time(warm['first_grad_s'])} (target < 0.1 s; {warm['loaded']} "
+                      f"kernels loaded, {warm['compiled']} compiled)"]
     machine = results["machine"]
     lines.append("")
     lines.append(f"Machine: {machine['platform']}, {machine['cpus']} CPUs; " + ", ".join(

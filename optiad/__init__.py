@@ -16,6 +16,11 @@ from optiad.testing import check_grads
 
 __version__ = "0.1.0"
 
+if __import__("os").environ.get("OPTIAD_BACKEND", "numba") == "numba":
+    from optiad.codegen.cache import warm_up
+
+    warm_up()
+
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
            "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
            "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError"]

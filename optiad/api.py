@@ -379,16 +379,28 @@ def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None):
     """f -> Jacobian with shape f(x).shape + x.shape; mode "auto" | "forward" | "reverse"."""
     from optiad.jacobians import jacobian_of
 
-    return _wrap(fn, lambda *args: jacobian_of(fn, args, argnums, mode, static_argnums, backend),
-                 "jacobian")
+    fast: dict = {}
+
+    def jacobian_function(*args):
+        direct = fast.get(_plain_key(args))
+        if direct is not None:
+            return direct(*args)
+        return jacobian_of(fn, args, argnums, mode, static_argnums, backend, fast)
+    return _wrap(fn, jacobian_function, "jacobian")
 
 
 def hessian(fn, argnums=0, static_argnums=(), backend=None):
     """f -> Hessian with shape x.shape + x.shape (forward-over-reverse, one HVP per column)."""
     from optiad.jacobians import hessian_of
 
-    return _wrap(fn, lambda *args: hessian_of(fn, args, argnums, static_argnums, backend),
-                 "hessian")
+    fast: dict = {}
+
+    def hessian_function(*args):
+        direct = fast.get(_plain_key(args))
+        if direct is not None:
+            return direct(*args)
+        return hessian_of(fn, args, argnums, static_argnums, backend, fast)
+    return _wrap(fn, hessian_function, "hessian")
 
 
 def jvp(fn, primals, tangents, backend=None):

@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 
-from optiad.errors import ArgumentError
+from optiad.errors import ArgumentError, OptiadError
 from optiad.transforms.evaluate import NumpyProgram
 
 BACKENDS = ("numba", "numpy")
@@ -56,6 +56,8 @@ class CompiledProgram:
         self.verified = False
         try:
             self.program = NumbaProgram(graph)
+        except OptiadError:         # a setup problem the user must fix (the cache directory)
+            raise
         except Exception as error:  # generation failed: the interpreter still runs it
             self._fall_back(error, "")
         debug_print(3, "generated plan", getattr(self.program, "source", "(interpreter)"))

@@ -139,7 +139,28 @@ def _import(source: str, key: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module      # numba's cache finds the module again by this name
     spec.loader.exec_module(module)
+    _guard_machine_code(module.kernel, path)
     return module
+
+
+def _guard_machine_code(dispatcher, path: Path) -> None:
+    """Numba's cached machine code (an index and data files next to the module) is loaded
+    through this guard: an unreadable entry is deleted with a warning and compiled again."""
+    cache = getattr(dispatcher, "_cache", None)
+    original = getattr(cache, "load_overload", None)
+    if original is None:
+        return
+
+    def load_overload(signature, target_context):
+        try:
+            return original(signature, target_context)
+        except Exception as error:   # pickle, EOF, OS errors: the file is not what was saved
+            warnings.warn(f"optiad: Numba's cached machine code for {path.name} is corrupted "
+                          f"({type(error).__name__}); rebuilding it", RuntimeWarning,
+                          stacklevel=2)
+            _remove_compiled(path)
+            return None
+    cache.load_overload = load_overload
 
 
 def _remove_compiled(path: Path) -> None:
@@ -160,3 +181,16 @@ def statistics() -> dict:
         compiled += sum(function.stats.cache_misses.values())
         loaded += sum(function.stats.cache_hits.values())
     return {"compiled": compiled, "loaded": loaded, "modules": len(_LOADED)}
+
+
+def warm_up() -> None:
+    """Do now what Numba does before its first compile or cache load in a process: load its
+    typing and lowering registries (about 0.4 s, mostly imports).  `import optiad` calls this
+    when the numba backend is the default, so the first derivative does not pay for it."""
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.typing_context.refresh()
+        cpu_target.target_context.refresh()
+    except Exception:   # internal API: if it moves, the first compile simply pays as before
+        pass

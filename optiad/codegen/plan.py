@@ -28,7 +28,7 @@ import numpy as np
 
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
-from optiad.codegen.source import Sweep, compilable, generate
+from optiad.codegen.source import Sweep, compilable, generate, split_by_direction
 from optiad.ir import Graph, Literal, Var
 
 _PLAN_COUNTER = itertools.count()
@@ -216,31 +216,41 @@ def _own(value, protected):
 
 
 class SweepProgram:
-    """One kernel for many directions: graph's trailing `len(unit_offsets)` inputs are
-    direction inputs, fed unit vectors by position (direction d is the unit vector at flat
-    position d - offset of that input); every output gets the direction axis (`axis`)."""
+    """Many directions at once: graph's trailing `len(unit_offsets)` inputs are direction
+    inputs, fed unit vectors by position (direction d is the unit vector at flat position
+    d - offset of that input); every output gets the direction axis (`axis`).
+
+    The equations that do not depend on the direction run once: inside the same kernel when
+    they all compile, else as a plan of their own whose results the direction kernel reads."""
 
     def __init__(self, graph: Graph, unit_offsets, count: int, axis: str):
         n_leading = len(graph.invars) - len(unit_offsets)
-        literals, seen = [], set()
-        for eqn in graph.eqns:
-            for atom in eqn.inputs:
-                if isinstance(atom, Literal) and atom.value.ndim and id(atom) not in seen:
-                    seen.add(id(atom))
-                    literals.append(atom)
-        self.inputs = list(graph.invars[:n_leading]) + literals
+        leading, units = list(graph.invars[:n_leading]), list(graph.invars[n_leading:])
+        shared, direction = split_by_direction(graph.eqns, units)
+        self.prefix = None
+        eqns = graph.eqns
+        if not all(use_kernel(e) for e in shared):
+            read = {id(a) for e in direction for a in e.inputs} | \
+                {id(v) for v in graph.outvars}
+            needed = [e.out for e in shared if id(e.out) in read]
+            self.prefix = NumbaProgram(Graph(leading, shared, needed, out_tree="tuple"))
+            leading, eqns = leading + needed, direction
+        literals = _array_literals(eqns)
+        self.inputs = leading + literals
         unique = list({id(v): v for v in graph.outvars}.values())
         self.order = [next(k for k, u in enumerate(unique) if u is v) for v in graph.outvars]
-        sweep = Sweep(list(zip(graph.invars[n_leading:], unit_offsets)), unique, count, axis)
-        self.source = generate("kernel", graph.eqns, self.inputs, [], sweep=sweep)
+        sweep = Sweep(list(zip(units, unit_offsets)), unique, count, axis)
+        self.source = generate("kernel", eqns, self.inputs, [], sweep=sweep)
         self.kernel = load_kernel(self.source.text, "kernel")
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
-        self.scalar_inputs = [k for k, v in enumerate(graph.invars[:n_leading]) if v.shape == ()]
+        self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]
         if os.environ.get("OPTIAD_DEBUG", "") >= "3":
             print(f"# optiad: sweep kernel\n{self.source.text}", file=sys.stderr)
 
     def __call__(self, *leading):
+        if self.prefix is not None:
+            leading = (*leading, *self.prefix(*leading))
         if self.scalar_inputs:
             leading = list(leading)
             for k in self.scalar_inputs:
@@ -249,8 +259,19 @@ class SweepProgram:
         return [results[k] for k in self.order]
 
 
-def sweepable(graph: Graph) -> bool:
-    """Can the whole graph run as one sweep kernel (every equation compiles, outputs computed)?"""
-    produced = {id(e.out) for e in graph.eqns}
-    return all(compilable(e) for e in graph.eqns) and \
-        all(isinstance(v, Var) and id(v) in produced for v in graph.outvars)
+def _array_literals(eqns):
+    literals, seen = [], set()
+    for eqn in eqns:
+        for atom in eqn.inputs:
+            if isinstance(atom, Literal) and atom.value.ndim and id(atom) not in seen:
+                seen.add(id(atom))
+                literals.append(atom)
+    return literals
+
+
+def sweepable(graph: Graph, n_directions_inputs: int) -> bool:
+    """Can the direction part run as one kernel (every equation that depends on a direction
+    input compiles, and every output is computed)?"""
+    _, direction = split_by_direction(graph.eqns, graph.invars[-n_directions_inputs:])
+    return all(compilable(e) for e in direction) and \
+        all(isinstance(v, Var) for v in graph.outvars)

@@ -43,6 +43,7 @@ REDUCTIONS = {  # name: (initial value, accumulate statement, finish expression)
 VIEWS = ("reshape", "transpose", "broadcast_to", "getitem")
 SCRATCH_MIN_SIZE = 4096     # buffers this large come from the caller (reused across calls)
 SMALL_MATMUL = 32 ** 3      # multiply-adds up to which a loop beats a BLAS call from Python
+UNROLL_DIRECTIONS = 8       # sweeps over this few directions are written out one by one
 
 
 # ---- values ---------------------------------------------------------------------------------------
@@ -68,15 +69,15 @@ class Ref:
     dtype: np.dtype
     index: Callable     # list of index expressions (one per dim of shape) -> base's
     owner: int | None = None   # id of the Var this buffer was allocated for
-    unit: tuple | None = None   # (base shape, offset): the d-th unit vector, never stored
+    unit: tuple | None = None   # (base shape, offset, d): the d-th unit vector, never stored
 
     def at(self, indices) -> str:
         base_indices = self.index(list(indices))
         if self.unit is not None:
-            shape, offset = self.unit
+            shape, offset, direction = self.unit
             flat = " + ".join(f"{_atom(i)} * {s}" for i, s in zip(base_indices, c_strides(shape))
                               if i != "0") or "0"
-            return f"(1.0 if {flat} + {offset} == d else 0.0)"
+            return f"(1.0 if {flat} + {offset} == {direction} else 0.0)"
         return f"{self.base}[{', '.join(base_indices)}]"
 
     def view(self, shape, index_map) -> "Ref":
@@ -239,6 +240,7 @@ class Generator:
         self.counter = 0
         self.indent = 1
         self.position = 0
+        self.direction = "d"
         self.sweep = sweep
         # The last equation (by position) reading each value: sealing stores a group member if
         # anything at or after the current position still reads it.
@@ -262,10 +264,14 @@ class Generator:
                 self.env[id(atom)] = Scalar(name, (), atom.dtype)
             else:
                 self.env[id(atom)] = Ref(name, atom.shape, atom.dtype, lambda idx: idx)
-        for var, offset in (self.sweep.unit_inputs if self.sweep else []):
+
+    def bind_units(self, direction: str):
+        """The sweep's direction inputs, as the unit vectors of direction `direction`."""
+        self.direction = direction
+        for var, offset in self.sweep.unit_inputs:
             shape = var.shape or (1,)
             index = (lambda idx: idx) if var.shape else (lambda idx: ["0"])
-            ref = Ref("unit", var.shape, var.dtype, index, unit=(shape, offset))
+            ref = Ref("unit", var.shape, var.dtype, index, unit=(shape, offset, direction))
             self.env[id(var)] = ref if var.shape else Scalar(ref.at([]), (), var.dtype)
 
     def value(self, atom):
@@ -278,10 +284,10 @@ class Generator:
     def allocate(self, var) -> Ref:
         """A buffer for `var`: a direction output's slot, the caller's scratch, or np.empty."""
         if self.sweep and id(var) in self.sweep.slots:
-            name = self.sweep.slots[id(var)]
+            name, d = self.sweep.slots[id(var)], self.direction
             if self.sweep.axis == "first":
-                return Ref(name, var.shape, var.dtype, lambda idx: ["d"] + idx, owner=id(var))
-            return Ref(name, var.shape, var.dtype, lambda idx: idx + ["d"], owner=id(var))
+                return Ref(name, var.shape, var.dtype, lambda idx: [d] + idx, owner=id(var))
+            return Ref(name, var.shape, var.dtype, lambda idx: idx + [d], owner=id(var))
         shape = var.shape or (1,)
         dtype = "np.bool_" if var.dtype == np.bool_ else "np.float64"
         if id(var) not in self.fresh_outputs and math.prod(shape) >= SCRATCH_MIN_SIZE:
@@ -569,6 +575,19 @@ class Sweep:
     slots: dict = field(default_factory=dict)
 
 
+def split_by_direction(eqns, direction_inputs):
+    """(equations independent of the direction inputs, equations depending on them)."""
+    varying = {id(v) for v in direction_inputs}
+    shared, direction = [], []
+    for eqn in eqns:
+        if any(id(a) in varying for a in eqn.inputs):
+            varying.add(id(eqn.out))
+            direction.append(eqn)
+        else:
+            shared.append(eqn)
+    return shared, direction
+
+
 def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None = None):
     """Source of `def name(*inputs, *scratch)` returning a tuple of `outputs`.
 
@@ -583,14 +602,7 @@ def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None 
         generator.position = len(eqns)
         returned = generator.finish_outputs(outputs)
         return _assemble(name, generator, inputs, outputs, returned, [])
-    varying = {id(v) for v, _ in sweep.unit_inputs}
-    shared_eqns, direction_eqns = [], []
-    for eqn in eqns:
-        if any(id(a) in varying for a in eqn.inputs):
-            varying.add(id(eqn.out))
-            direction_eqns.append(eqn)
-        else:
-            shared_eqns.append(eqn)
+    shared_eqns, direction_eqns = split_by_direction(eqns, [v for v, _ in sweep.unit_inputs])
     sweep.slots = {id(v): f"out{k}" for k, v in enumerate(sweep.outputs)}
     generator = Generator(shared_eqns + direction_eqns, inputs, outputs + sweep.outputs,
                           fresh_outputs, sweep=sweep)
@@ -602,15 +614,27 @@ def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None 
     for group in list(generator.open.values()):
         generator.seal(group)
     returned = generator.finish_outputs(outputs)
-    generator.statement(f"for d in range({sweep.count}):")
-    generator.indent += 1
-    for k, eqn in enumerate(direction_eqns, start=len(shared_eqns)):
-        generator.position = k
-        generator.equation(eqn)
-    generator.position = len(shared_eqns) + len(direction_eqns)
-    generator.finish_outputs(sweep.outputs)
-    generator.statement("pass")
-    generator.indent -= 1
+    shared_env = dict(generator.env)
+
+    def directions(direction):
+        generator.env = dict(shared_env)
+        generator.bind_units(direction)
+        for k, eqn in enumerate(direction_eqns, start=len(shared_eqns)):
+            generator.position = k
+            generator.equation(eqn)
+        generator.position = len(shared_eqns) + len(direction_eqns)
+        generator.finish_outputs(sweep.outputs)
+        generator.open.clear()      # what is left open computes nothing the outputs need
+    if sweep.count <= UNROLL_DIRECTIONS:
+        # A constant d lets LLVM fold the unit vectors: each copy keeps only its own terms.
+        for d in range(sweep.count):
+            directions(str(d))
+    else:
+        generator.statement(f"for d in range({sweep.count}):")
+        generator.indent += 1
+        directions("d")
+        generator.statement("pass")
+        generator.indent -= 1
     allocations = []
     for k, var in enumerate(sweep.outputs):
         shape = (sweep.count,) + var.shape if sweep.axis == "first" else \
