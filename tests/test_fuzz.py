@@ -58,7 +58,7 @@ def complex_step_jacobian(f, x, h=1e-30):
     return np.stack(columns, axis=-1)
 
 
-def difference_hessian(scalar, x, h=1e-3):
+def difference_hessian(scalar, x, h=2e-4):
     gradient = lambda y: complex_step_jacobian(scalar, y)  # noqa: E731
     columns = []
     for j in range(x.size):
