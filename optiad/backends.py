@@ -60,13 +60,12 @@ class CompiledProgram:
             raise
         except Exception as error:  # generation failed: the interpreter still runs it
             self._fall_back(error, "")
-        debug_print(3, "generated plan", getattr(self.program, "source", "(interpreter)"))
 
     def _fall_back(self, error, source):
+        first_line = str(error).splitlines()[0] if str(error) else ""
         warnings.warn(f"optiad: the numba backend could not compile this function "
-                      f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-                      f"; running it with the NumPy interpreter instead.{source}",
-                      RuntimeWarning, stacklevel=4)
+                      f"({type(error).__name__}: {first_line}); running it with the NumPy "
+                      f"interpreter instead.{source}", RuntimeWarning, stacklevel=4)
         self.program = NumpyProgram(self.graph)
         self.verified = True
 

@@ -86,110 +86,103 @@ def partition(graph: Graph):
 
 
 class NumbaProgram:
-    """A Graph compiled for the numba backend; call it with arrays like NumpyProgram."""
+    """A Graph compiled for the numba backend; call it with arrays like NumpyProgram.
+
+    Results are final: fresh arrays (never a view, an input or a reused buffer) and Python
+    scalars for 0-d values, so the API hands them out without conversion."""
 
     def __init__(self, graph: Graph):
         self.graph = graph
         self.steps = partition(graph)
-        self.kernels = []
-        self.source, self.function = self._build()
+        writer = _PlanWriter(graph)
+        readers_after = _readers_after(self.steps, graph)
+        for position, (kind, payload) in enumerate(self.steps):
+            if kind == "library":
+                writer.library_step(position, payload)
+            else:
+                writer.kernel_step(position, payload, readers_after[position])
+        self.kernels = writer.kernels
+        self.source, self.function = writer.finish()
 
     def __call__(self, *args):
         return self.function(*args)
 
-    def _build(self):
+
+class _PlanWriter:
+    """Writes the plan's source one step at a time, with the objects it calls as globals."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.names = {id(v): f"x{k}" for k, v in enumerate(graph.invars)}
+        self.namespace = {"np": np, "_own": _own, "float": float, "bool": bool}
+        self.lines, self.kernels, self.scratch = [], [], []
+        self.from_kernel: set[int] = set()
+        self.graph_outputs = {id(v) for v in graph.outvars if isinstance(v, Var)}
+        self.uses_numpy = False
+
+    def name(self, atom) -> str:
+        if id(atom) not in self.names:
+            if isinstance(atom, Literal):
+                name = f"c{len(self.names)}"
+                self.namespace[name] = atom.value
+            else:
+                name = f"t{len(self.names)}"
+            self.names[id(atom)] = name
+        return self.names[id(atom)]
+
+    def library_step(self, position, eqn):
+        self.uses_numpy = True
+        function = f"{eqn.primitive.name}_{position}"
+        self.namespace[function] = partial(eqn.primitive.impl, **eqn.params) if eqn.params \
+            else eqn.primitive.impl
+        arguments = [f"np.asarray({self.name(a)})" if a.shape == () and id(a) in
+                     self.from_kernel else self.name(a) for a in eqn.inputs]
+        self.lines.append(f"{self.name(eqn.out)} = {function}({', '.join(arguments)})")
+
+    def kernel_step(self, position, eqns, read_later):
+        defined = {id(e.out) for e in eqns}
+        inputs = list({id(a): a for e in eqns for a in e.inputs if id(a) not in defined and
+                       not (isinstance(a, Literal) and a.value.ndim == 0)}.values())
+        outputs = [e.out for e in eqns if id(e.out) in read_later or
+                   id(e.out) in self.graph_outputs]
+        fresh = [v for v in outputs if id(v) in self.graph_outputs]
+        source = generate("kernel", eqns, inputs, outputs, fresh_outputs=fresh)
+        function = f"kernel_{position}"
+        self.namespace[function] = load_kernel(source.text, "kernel")
+        self.kernels.append(source)
+        arguments = [self.name(a) if a.shape else
+                     f"{'bool' if a.dtype == np.bool_ else 'float'}({self.name(a)})"
+                     for a in inputs]
+        for shape, dtype in source.scratch:
+            arguments.append(f"scratch{len(self.scratch)}")
+            self.scratch.append(np.empty(shape, dtype=dtype))
+            self.namespace[arguments[-1]] = self.scratch[-1]
+        targets = "".join(f"{self.name(v)}, " for v in outputs) or "_"
+        self.lines.append(f"{targets} = {function}({', '.join(arguments)})")
+        self.from_kernel.update(id(v) for v in outputs)
+
+    def finish(self):
         graph = self.graph
-        names: dict[int, str] = {}
-        namespace = {"np": np, "_own": _own, "float": float, "bool": bool}
-        for k, var in enumerate(graph.invars):
-            names[id(var)] = f"x{k}"
-        constants = itertools.count()
-
-        def name_of(atom):
-            if id(atom) not in names:
-                if isinstance(atom, Literal):
-                    name = f"c{next(constants)}"
-                    namespace[name] = atom.value
-                    names[id(atom)] = name
-                else:
-                    names[id(atom)] = f"t{len(names)}"
-            return names[id(atom)]
-
-        readers_after = _readers_after(self.steps, graph)
-        graph_outputs = {id(v) for v in graph.outvars if isinstance(v, Var)}
-        from_kernel, lines, needs_errstate = set(), [], False
-        scratch_arrays = []
-        for position, (kind, payload) in enumerate(self.steps):
-            if kind == "library":
-                eqn = payload
-                needs_errstate = True
-                impl = partial(eqn.primitive.impl, **eqn.params) if eqn.params else \
-                    eqn.primitive.impl
-                function = f"{eqn.primitive.name}_{position}"
-                namespace[function] = impl
-                arguments = []
-                for atom in eqn.inputs:
-                    text = name_of(atom)
-                    if atom.shape == () and id(atom) in from_kernel:
-                        text = f"np.asarray({text})"
-                    arguments.append(text)
-                lines.append(f"{name_of(eqn.out)} = {function}({', '.join(arguments)})")
-                continue
-            eqns = payload
-            defined = {id(e.out) for e in eqns}
-            inputs, seen = [], set()
-            for eqn in eqns:
-                for atom in eqn.inputs:
-                    if id(atom) in defined or id(atom) in seen:
-                        continue
-                    if isinstance(atom, Literal) and atom.value.ndim == 0:
-                        continue
-                    seen.add(id(atom))
-                    inputs.append(atom)
-            outputs = [e.out for e in eqns if id(e.out) in readers_after[position] or
-                       id(e.out) in graph_outputs]
-            fresh = [v for v in outputs if id(v) in graph_outputs]
-            source = generate("kernel", eqns, inputs, outputs, fresh_outputs=fresh)
-            kernel = load_kernel(source.text, "kernel")
-            function = f"kernel_{position}"
-            namespace[function] = kernel
-            self.kernels.append(source)
-            arguments = []
-            for atom in inputs:
-                text = name_of(atom)
-                if atom.shape == ():
-                    text = f"{'bool' if atom.dtype == np.bool_ else 'float'}({text})"
-                arguments.append(text)
-            for shape, dtype in source.scratch:
-                scratch = f"scratch{len(scratch_arrays)}"
-                scratch_arrays.append(np.empty(shape, dtype=dtype))
-                namespace[scratch] = scratch_arrays[-1]
-                arguments.append(scratch)
-            targets = "".join(f"{name_of(v)}, " for v in outputs)
-            lines.append(f"{targets or '_'} = {function}({', '.join(arguments)})")
-            from_kernel.update(id(v) for v in outputs)
+        parameters = ", ".join(f"x{k}" for k in range(len(graph.invars)))
         protected = ", ".join([f"x{k}" for k in range(len(graph.invars))] +
-                              [f"scratch{k}" for k in range(len(scratch_arrays))])
-        results = []
-        for atom in graph.outvars:
-            text = name_of(atom)
-            results.append(text if id(atom) in from_kernel else f"_own({text}, ({protected},))")
-        lines.append(f"return ({', '.join(results)},)")
-        tag = next(_PLAN_COUNTER)
-        header = f"def plan({', '.join(f'x{k}' for k in range(len(graph.invars)))}):"
-        if needs_errstate:
-            body = ["    with np.errstate(all='ignore'):"] + ["        " + l for l in lines]
-        else:
-            body = ["    " + l for l in lines]
-        source = "\n".join([header] + body) + "\n"
-        filename = f"<optiad plan {tag}>"
+                              [f"scratch{k}" for k in range(len(self.scratch))])
+        results = [self.name(a) if id(a) in self.from_kernel else
+                   f"_own({self.name(a)}, ({protected},))" for a in graph.outvars]
+        self.lines.append(f"return ({', '.join(results)},)")
+        indent = "    "
+        body = []
+        if self.uses_numpy:   # NumPy steps may divide by zero etc. exactly like the kernels
+            body.append("    with np.errstate(all='ignore'):")
+            indent = "        "
+        body += [indent + line for line in self.lines]
+        source = f"def plan({parameters}):\n" + "\n".join(body) + "\n"
+        filename = f"<optiad plan {next(_PLAN_COUNTER)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), namespace)
+        exec(compile(source, filename, "exec"), self.namespace)  # noqa: S102 (our own source)
         if os.environ.get("OPTIAD_DEBUG", "") >= "3":
-            print(f"# optiad: generated plan {tag}\n{source}", file=sys.stderr)
-            for kernel in self.kernels:
-                print(f"# optiad: kernel\n{kernel.text}", file=sys.stderr)
-        return source, namespace["plan"]
+            kernels = "".join(f"# optiad: kernel\n{k.text}" for k in self.kernels)
+            print(f"# optiad: generated plan {filename}\n{source}{kernels}", file=sys.stderr)
+        return source, self.namespace["plan"]
 
 
 def _readers_after(steps, graph):

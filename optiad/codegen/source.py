@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from optiad.codegen.scalar import literal, scalar_template
-from optiad.ir import Literal, Var
+from optiad.codegen.values import (Fused, Group, Pending, Ref, Scalar, affine, aligned,
+                                   basic_index_map, broadcast_map, loop_lines, reshape_map)
+from optiad.ir import Literal
 from optiad.primitives.shape import is_advanced
 
 REDUCTIONS = {  # name: (initial value, accumulate statement, finish expression)
@@ -46,160 +47,7 @@ SMALL_MATMUL = 32 ** 3      # multiply-adds up to which a loop beats a BLAS call
 UNROLL_DIRECTIONS = 8       # sweeps over this few directions are written out one by one
 
 
-# ---- values ---------------------------------------------------------------------------------------
-@dataclass
-class Scalar:
-    text: str
-    shape: tuple
-    dtype: np.dtype
-
-
-@dataclass
-class Fused:
-    group: "Group"
-    name: str
-    shape: tuple
-    dtype: np.dtype
-
-
-@dataclass
-class Ref:
-    base: str
-    shape: tuple
-    dtype: np.dtype
-    index: Callable     # list of index expressions (one per dim of shape) -> base's
-    owner: int | None = None   # id of the Var this buffer was allocated for
-    unit: tuple | None = None   # (base shape, offset, d): the d-th unit vector, never stored
-
-    def at(self, indices) -> str:
-        base_indices = self.index(list(indices))
-        if self.unit is not None:
-            shape, offset, direction = self.unit
-            flat = " + ".join(f"{_atom(i)} * {s}" for i, s in zip(base_indices, c_strides(shape))
-                              if i != "0") or "0"
-            return f"(1.0 if {flat} + {offset} == {direction} else 0.0)"
-        return f"{self.base}[{', '.join(base_indices)}]"
-
-    def view(self, shape, index_map) -> "Ref":
-        inner = self.index
-        return Ref(self.base, tuple(shape), self.dtype, lambda idx: inner(index_map(idx)),
-                   unit=self.unit)  # a view owns nothing
-
-
-@dataclass
-class Pending:
-    group: "Group"
-    shape: tuple
-    dtype: np.dtype
-
-
-@dataclass
-class Group:
-    shape: tuple
-    before: list = field(default_factory=list)
-    body: list = field(default_factory=list)
-    after: list = field(default_factory=list)
-    members: list = field(default_factory=list)    # (var, Fused)
-    results: list = field(default_factory=list)    # (var, value it becomes when sealed)
-
-
-# ---- index maps -----------------------------------------------------------------------------------
-def _atom(i: str) -> str:
-    """An index expression safe to use as an operand."""
-    return i if i.isidentifier() or i.isdigit() else f"({i})"
-
-
-def affine(start: int, step: int, i: str) -> str:
-    if i == "0":
-        return str(start)
-    term = i if step == 1 else f"{step} * {_atom(i)}"
-    return term if start == 0 else f"({start} + {term})"
-
-
-def c_strides(shape):
-    strides, running = [], 1
-    for d in reversed(shape):
-        strides.append(running)
-        running *= d
-    return list(reversed(strides))
-
-
-def basic_index_map(shape, index):
-    """(result shape, map from result indices to `shape`'s) for ints, slices, None, Ellipsis."""
-    items = list(index)
-    if Ellipsis in items:
-        k = items.index(Ellipsis)
-        used = sum(1 for i in items if i is not None and i is not Ellipsis)
-        items[k:k + 1] = [slice(None)] * (len(shape) - used)
-    used = sum(1 for i in items if i is not None)
-    items += [slice(None)] * (len(shape) - used)
-    out_shape, plan, dim = [], [], 0
-    for item in items:
-        if item is None:
-            plan.append(("new", None))
-            out_shape.append(1)
-        elif isinstance(item, int):
-            plan.append(("fixed", item + shape[dim] if item < 0 else item))
-            dim += 1
-        else:
-            start, stop, step = item.indices(shape[dim])
-            out_shape.append(len(range(start, stop, step)))
-            plan.append(("slice", (start, step)))
-            dim += 1
-
-    def index_map(idx):
-        base, k = [], 0
-        for kind, value in plan:
-            if kind == "new":
-                k += 1
-            elif kind == "fixed":
-                base.append(str(value))
-            else:
-                base.append(affine(value[0], value[1], idx[k]))
-                k += 1
-        return base
-    return tuple(out_shape), index_map
-
-
-def reshape_map(old, new):
-    """Index map of a C-order reshape; only size-1 axes change: plain renumbering."""
-    if [d for d in old if d != 1] == [d for d in new if d != 1]:
-        def squeeze_map(idx):
-            kept = iter([i for i, d in zip(idx, new) if d != 1])
-            return [next(kept) if d != 1 else "0" for d in old]
-        return squeeze_map
-    new_strides, old_strides = c_strides(new), c_strides(old)
-
-    def linear_map(idx):
-        flat = " + ".join(f"{_atom(i)} * {s}" if s != 1 else i for i, s in zip(idx, new_strides)
-                          if i != "0" and d_of(new, new_strides, s) != 1) or "0"
-        return [f"(({flat}) // {s}) % {d}" if d != 1 else "0" for s, d in zip(old_strides, old)]
-    return linear_map
-
-
-def d_of(shape, strides, stride):
-    return shape[strides.index(stride)]
-
-
-def broadcast_map(old, new):
-    lead = len(new) - len(old)
-    return lambda idx: [idx[lead + j] if d != 1 else "0" for j, d in enumerate(old)]
-
-
-def aligned(indices, shape):
-    """Loop indices for a value of `shape` broadcast into the loop's shape."""
-    lead = len(indices) - len(shape)
-    return [indices[lead + j] if d != 1 else "0" for j, d in enumerate(shape)]
-
-
-def _loop_lines(buffer, text):
-    """Lines setting every element of `buffer` to `text`."""
-    lines = ["    " * k + f"for j{k} in range({d}):" for k, d in enumerate(buffer.shape)]
-    target = buffer.at([f"j{k}" for k in range(len(buffer.shape))])
-    return lines + ["    " * len(buffer.shape) + f"{target} = {text}"]
-
-
-# ---- the generator --------------------------------------------------------------------------------
+# ---- the generator ---------------------------------------------------------------------------
 @dataclass
 class KernelSource:
     name: str
@@ -226,6 +74,14 @@ def compilable(eqn) -> bool:
     return name in REDUCTIONS or name in ("concatenate", "stop_gradient")
 
 
+def _shift(index, shape):
+    """(start, stop) when `index` selects rows start:stop (step 1) of axis 0, else None."""
+    if not shape or len(index) != 1 or not isinstance(index[0], slice):
+        return None
+    start, stop, step = index[0].indices(shape[0])
+    return (start, max(start, stop)) if step == 1 else None
+
+
 def _matmul_work(a, b):
     return math.prod(a.shape) * (b.shape[-1] if b.ndim == 2 else 1)
 
@@ -250,6 +106,14 @@ class Generator:
                 self.last_read[id(a)] = k
         for v in outputs:
             self.last_read[id(v)] = len(eqns) + 1
+        # A buffer updated in place into a result (index_add of a scatter's output) must be
+        # fresh memory from the start, not a reused scratch buffer that would then be copied.
+        for k in range(len(eqns) - 1, -1, -1):
+            eqn = eqns[k]
+            if eqn.primitive.name in ("index_add", "index_update") and \
+                    id(eqn.out) in self.fresh_outputs and \
+                    self.last_read.get(id(eqn.inputs[0])) == k:
+                self.fresh_outputs.add(id(eqn.inputs[0]))
 
     def fresh(self, prefix):
         self.counter += 1
@@ -424,7 +288,7 @@ class Generator:
             kept = [("0" if k in axes else i) for k, i in enumerate(indices)
                     if k not in axes or keepdims]
             target = buffer.at(kept)
-            group.before.extend(_loop_lines(buffer, start))
+            group.before.extend(loop_lines(buffer, start))
             group.body.append(accumulate.format(acc=target, value=element))
             if finish:
                 self._finish_buffer(group, buffer, out.shape, finish)
@@ -463,9 +327,19 @@ class Generator:
 
     def scatter(self, eqn, updates, base):
         out = eqn.out
+        shift = _shift(eqn.params["index"], out.shape)
+        if base is not None and self.add_in_same_loop(eqn, updates, base, shift):
+            return
         if base is None:
             buffer = self.allocate(out)
-            self.copy(Scalar("0.0", (), out.dtype), buffer)
+            if shift is None:
+                self.copy(Scalar("0.0", (), out.dtype), buffer)
+            else:   # only the rows the scatter does not write need zeros
+                start, stop = shift
+                for rows in (slice(0, start), slice(stop, out.shape[0])):
+                    shape, index_map = basic_index_map(out.shape, (rows,))
+                    if shape[0]:
+                        self.copy(Scalar("0.0", (), out.dtype), buffer.view(shape, index_map))
         else:
             reused = self.reusable(base, out)
             if reused is None:
@@ -485,7 +359,32 @@ class Generator:
         operator = "+=" if eqn.primitive.name == "index_add" else "="
         group.body.append(f"{target.at(indices)} {operator} {self.read(value, indices)}")
         group.results.append((out, buffer))
-        self.env[id(out)] = Pending(group, out.shape, out.dtype)
+        starts = (buffer, shift[0]) if base is None and shift is not None and \
+            isinstance(value, Fused) else None
+        self.env[id(out)] = Pending(group, out.shape, out.dtype, starts)
+
+    def add_in_same_loop(self, eqn, updates, base, shift) -> bool:
+        """x[a:b] += u in the loop that wrote x = scatter(v, rows s:...), when it is safe:
+        row j gets its scattered value at iteration j - s, its addition at j - a, so the
+        write comes first whenever s >= a (the stencil pattern x[1:], x[:-1])."""
+        pending, value = self.value(base), self.value(updates)
+        if eqn.primitive.name != "index_add" or shift is None or \
+                not isinstance(pending, Pending) or pending.shift is None or \
+                not isinstance(value, Fused) or value.group is not pending.group or \
+                self.last_read.get(id(base)) != self.position or pending.shift[1] < shift[0]:
+            return False
+        group, buffer = pending.group, pending.shift[0]
+        target_shape, index_map = basic_index_map(eqn.out.shape, eqn.params["index"])
+        if target_shape != group.shape:
+            return False
+        indices = [f"i{k}" for k in range(len(target_shape))]
+        group.body.append(f"{buffer.view(target_shape, index_map).at(indices)} += {value.name}")
+        result = Ref(buffer.base, buffer.shape, buffer.dtype, buffer.index, id(eqn.out))
+        group.results = [(v, r) for v, r in group.results if v is not base] + \
+            [(eqn.out, result)]
+        self.env[id(eqn.out)] = Pending(group, eqn.out.shape, eqn.out.dtype,
+                                        (result, pending.shift[1]))
+        return True
 
     def reusable(self, atom, out):
         """The buffer of a value read for the last time here, free to be updated in place
