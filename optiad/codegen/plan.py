@@ -28,7 +28,7 @@ import numpy as np
 
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
-from optiad.codegen.source import Sweep, compilable, generate, split_by_direction
+from optiad.codegen.source import VIEWS, Sweep, compilable, generate, split_by_direction
 from optiad.ir import Graph, Literal, Var
 
 _PLAN_COUNTER = itertools.count()
@@ -42,8 +42,15 @@ def use_kernel(eqn) -> bool:
     return compilable(eqn)
 
 
+ACCUMULATIONS = ("index_add", "index_scatter", "index_update")
+
+
 def schedule(eqns, in_kernel):
-    """A topological order that keeps equations of the same kind (kernel or library) together."""
+    """A topological order that keeps equations of the same kind (kernel or library) together.
+
+    Accumulations into one result (a gradient assembled piece by piece with index_add) wait
+    while library work is ready, so the whole chain lands in one kernel, which updates its
+    buffer in place instead of copying it once per kernel."""
     producer = {id(e.out): k for k, e in enumerate(eqns)}
     waiting = [0] * len(eqns)
     readers: list[list[int]] = [[] for _ in eqns]
@@ -52,26 +59,43 @@ def schedule(eqns, in_kernel):
         waiting[k] = len(sources)
         for j in sources:
             readers[j].append(k)
+    late = [e.primitive.name in ACCUMULATIONS for e in eqns]
     ready = {True: [], False: []}
+
+    def push(k):
+        heapq.heappush(ready[in_kernel[k]], (late[k], k))
     for k in range(len(eqns)):
         if waiting[k] == 0:
-            heapq.heappush(ready[in_kernel[k]], k)
+            push(k)
     order, current = [], True
     while ready[True] or ready[False]:
-        if not ready[current]:
+        only_late = current and ready[True] and ready[True][0][0]
+        if not ready[current] or (only_late and ready[False]):
             current = not current
-        k = heapq.heappop(ready[current])
+        _, k = heapq.heappop(ready[current])
         order.append(k)
         for j in readers[k]:
             waiting[j] -= 1
             if waiting[j] == 0:
-                heapq.heappush(ready[in_kernel[j]], j)
+                push(j)
     return order
 
 
 def partition(graph: Graph):
     """[("kernel", [eqns]) | ("library", eqn)] in an order that evaluates the graph."""
     flags = [use_kernel(e) for e in graph.eqns]
+    # A view read only by library steps stays a NumPy view (free) instead of a kernel's copy.
+    readers: dict[int, list] = {}
+    for k, eqn in enumerate(graph.eqns):
+        for atom in eqn.inputs:
+            readers.setdefault(id(atom), []).append(k)
+    returned = {id(v) for v in graph.outvars}
+    for k in range(len(graph.eqns) - 1, -1, -1):
+        eqn = graph.eqns[k]
+        users = readers.get(id(eqn.out), [])
+        if flags[k] and eqn.primitive.name in VIEWS and users and id(eqn.out) not in returned \
+                and not any(flags[j] for j in users):
+            flags[k] = False
     steps = []
     for k in schedule(graph.eqns, flags):
         eqn = graph.eqns[k]
