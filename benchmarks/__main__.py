@@ -3,7 +3,7 @@
 import argparse
 import os
 
-from benchmarks.runner import run, to_markdown, write
+from benchmarks.runner import run, to_markdown, write, write_docs
 
 
 def main():
@@ -17,6 +17,8 @@ def main():
     path = write(results, options.out, options.stem + ("-quick" if options.quick else ""))
     print(to_markdown(results))
     print(f"written: {path} (and .json)")
+    if not options.quick and options.stem == "numba-backend":
+        print(f"written: {write_docs(results)}")
 
 
 main()

@@ -137,12 +137,15 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     compiled = api.resolve(backend) == "numba" and not any(isinstance(x, Tracer) for x in inputs)
     if compiled and mode == "forward":
         offsets, count = _offsets(in_shapes)
+        # Rows of the sweep are columns of the Jacobian: each direction writes contiguous
+        # memory, and the result is handed out transposed (Fortran order, no copy).
         sweep = _compiled_sweep(fn, signature, ("jacobian forward", positions),
-                       lambda g: api.jvp_graph(g, positions), offsets, count, "last",
-                       slice(1, None))
+                                lambda g: api.jvp_graph(g, positions), offsets, count, "first",
+                                slice(1, None))
         if sweep is not None:
             def finish(results):
-                blocks = _split_columns(results[0], out_shape, in_shapes)
+                columns = results[0].reshape(count, -1).T
+                blocks = _split_columns(columns, out_shape, in_shapes)
                 return blocks[0] if isinstance(argnums, int) else tuple(blocks)
             return _direct(fast if not static else None, inputs, sweep, finish)
     if compiled and mode == "reverse":

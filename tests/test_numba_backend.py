@@ -187,3 +187,20 @@ def test_stencil_gradients_written_in_one_loop_match(stencil):
 def _source(function):
     import inspect
     return inspect.getsource(function)
+
+
+def test_threads_calling_one_compiled_function_get_their_own_results():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def f(x):   # exp on 20,000 elements is a NumPy step: the kernels around it use scratch
+        y = np.sin(x) * x
+        return np.sum(np.exp(y) * np.cos(x[::-1]))
+    gradient = ad.grad(f, backend="numba")
+    xs = [np.random.default_rng(k).uniform(-1, 1, 20_000) for k in range(8)]
+    gradient(xs[0])
+    program = [e.program.program for key, e in _entries(f).items() if key[-1] == "numba"][0]
+    assert "scratch" in program.source
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(gradient, xs * 3))
+    for x, g in zip(xs * 3, results):
+        same(g, ad.grad(f, backend="numpy")(x))

@@ -17,11 +17,13 @@ A graph that is one kernel runs as a single Numba call.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import linecache
 import os
 import sys
+import threading
 from functools import partial
 
 import numpy as np
@@ -193,11 +195,14 @@ class _PlanWriter:
         results = [self.name(a) if id(a) in self.from_kernel else
                    f"_own({self.name(a)}, ({protected},))" for a in graph.outvars]
         self.lines.append(f"return ({', '.join(results)},)")
-        indent = "    "
-        body = []
+        indent, body = "    ", []
+        if self.scratch:      # reused buffers: one call at a time (threads would share them)
+            self.namespace["_scratch_lock"] = threading.Lock()
+            body.append(indent + "with _scratch_lock:")
+            indent += "    "
         if self.uses_numpy:   # NumPy steps may divide by zero etc. exactly like the kernels
-            body.append("    with np.errstate(all='ignore'):")
-            indent = "        "
+            body.append(indent + "with np.errstate(all='ignore'):")
+            indent += "    "
         body += [indent + line for line in self.lines]
         source = f"def plan({parameters}):\n" + "\n".join(body) + "\n"
         filename = f"<optiad plan {next(_PLAN_COUNTER)}>"
@@ -262,6 +267,7 @@ class SweepProgram:
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
         self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]
+        self.lock = threading.Lock() if self.source.scratch else contextlib.nullcontext()
         if os.environ.get("OPTIAD_DEBUG", "") >= "3":
             print(f"# optiad: sweep kernel\n{self.source.text}", file=sys.stderr)
 
@@ -272,7 +278,8 @@ class SweepProgram:
             leading = list(leading)
             for k in self.scalar_inputs:
                 leading[k] = float(leading[k])
-        results = self.kernel(*leading, *self.constants)
+        with self.lock:     # the scratch buffers in self.constants serve one call at a time
+            results = self.kernel(*leading, *self.constants)
         return [results[k] for k in self.order]
 
 
