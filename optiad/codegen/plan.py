@@ -30,7 +30,8 @@ import numpy as np
 
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
-from optiad.codegen.source import VIEWS, Sweep, compilable, generate, split_by_direction
+from optiad.codegen.source import (SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate,
+                                   split_by_direction)
 from optiad.ir import Graph, Literal, Var
 
 _PLAN_COUNTER = itertools.count()
@@ -163,6 +164,12 @@ class _PlanWriter:
             else eqn.primitive.impl
         arguments = [f"np.asarray({self.name(a)})" if a.shape == () and id(a) in
                      self.from_kernel else self.name(a) for a in eqn.inputs]
+        if _writes_into(eqn) and id(eqn.out) not in self.graph_outputs:
+            # A large intermediate: the same buffer every call (fresh pages cost more than
+            # the arithmetic on this kind of machine; see transforms/evaluate.py).
+            arguments.append(f"out=scratch{len(self.scratch)}")
+            self.scratch.append(np.empty(eqn.out.shape))
+            self.namespace[f"scratch{len(self.scratch) - 1}"] = self.scratch[-1]
         self.lines.append(f"{self.name(eqn.out)} = {function}({', '.join(arguments)})")
 
     def kernel_step(self, position, eqns, read_later):
@@ -212,6 +219,12 @@ class _PlanWriter:
             kernels = "".join(f"# optiad: kernel\n{k.text}" for k in self.kernels)
             print(f"# optiad: generated plan {filename}\n{source}{kernels}", file=sys.stderr)
         return source, self.namespace["plan"]
+
+
+def _writes_into(eqn) -> bool:
+    """Can this library step write its (large, float64) result into a given buffer?"""
+    return (isinstance(eqn.primitive.impl, np.ufunc) or eqn.primitive.name == "matmul") and \
+        eqn.out.dtype == np.float64 and eqn.out.size >= SCRATCH_MIN_SIZE
 
 
 def _readers_after(steps, graph):
