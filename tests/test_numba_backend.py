@@ -204,3 +204,15 @@ def test_threads_calling_one_compiled_function_get_their_own_results():
         results = list(pool.map(gradient, xs * 3))
     for x, g in zip(xs * 3, results):
         same(g, ad.grad(f, backend="numpy")(x))
+
+
+@pytest.mark.parametrize("argnum", [0, 1, 2])
+def test_small_matrix_products_written_as_loops(argnum):
+    # k = 9 and 6: the four-partial-sum dot product with a remainder, and row-order products.
+    def f(M, v, w):
+        return (np.sum(np.sin(M @ v) * w) + np.sum(np.cos(w @ M) * v) +
+                np.sum((M @ M.T)[0]) * v[:3].sum() + np.sum(M[:, :8] @ np.ones((8, 3))))
+    rng = np.random.default_rng(5)
+    args = (rng.standard_normal((6, 9)), rng.standard_normal(9), rng.standard_normal(6))
+    same(*both(ad.grad, f, *args, argnums=argnum))
+    same(*both(ad.hessian, f, *args, argnums=argnum), rtol=1e-11)

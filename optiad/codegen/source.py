@@ -425,17 +425,34 @@ class Generator:
         a, b = (self.as_array(x) for x in eqn.inputs)
         out = eqn.out
         buffer = self.allocate(out)
-        k = eqn.inputs[0].shape[-1]
-        rows = [("i0", eqn.inputs[0].shape[0])] if eqn.inputs[0].ndim == 2 else []
-        cols = [(f"i{len(rows)}", eqn.inputs[1].shape[1])] if eqn.inputs[1].ndim == 2 else []
-        loops = rows + cols
-        a_index = [r for r, _ in rows] + ["k"]
-        b_index = ["k"] + [c for c, _ in cols]
-        acc = self.fresh("r")
-        body = [f"{acc} = 0.0", f"for k in range({k}):",
-                f"    {acc} += {self.read(a, a_index)} * {self.read(b, b_index)}",
-                f"{buffer.at([i for i, _ in loops]) if loops else buffer.at([])} = {acc}"]
-        self.emit_loop(tuple(d for _, d in loops), [], body, [])
+        n_k = eqn.inputs[0].shape[-1]
+        rows = (eqn.inputs[0].shape[0],) if eqn.inputs[0].ndim == 2 else ()
+        i = ["i0"] if rows else []
+        if eqn.inputs[1].ndim == 2:
+            # i-k-j order: the inner loop runs along a row of b and of the result
+            # (contiguous, so it vectorizes), each element still summed in k order.
+            n_j, scale = eqn.inputs[1].shape[1], self.fresh("m")
+            target = buffer.at(i + ["j"])
+            body = [f"for j in range({n_j}):", f"    {target} = 0.0",
+                    f"for k in range({n_k}):", f"    {scale} = {self.read(a, i + ['k'])}",
+                    f"    for j in range({n_j}):",
+                    f"        {target} += {scale} * {self.read(b, ['k', 'j'])}"]
+        else:
+            # Dot products: four partial sums, so the additions do not wait on each other.
+            sums = [self.fresh("r") for _ in range(4)]
+            whole = n_k - n_k % 4 if n_k >= 8 else 0
+
+            def term(k):
+                return f"{self.read(a, i + [k])} * {self.read(b, [k])}"
+            body = [f"{name} = 0.0" for name in sums]
+            if whole:
+                body.append(f"for k in range(0, {whole}, 4):")
+                body += [f"    {name} += {term(f'(k + {q})' if q else 'k')}"
+                         for q, name in enumerate(sums)]
+            body += [f"for k in range({whole}, {n_k}):", f"    {sums[0]} += {term('k')}",
+                     f"{buffer.at(i) if i else buffer.at([])} = "
+                     f"({sums[0]} + {sums[1]}) + ({sums[2]} + {sums[3]})"]
+        self.emit_loop(rows, [], body, [])
         self.env[id(out)] = buffer if out.shape else Scalar(buffer.at([]), (), out.dtype)
 
     # ---- outputs
