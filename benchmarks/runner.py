@@ -26,28 +26,36 @@ REPEATS = 7
 MIN_REPEAT_SECONDS = 0.05
 
 
-def measure(function, args):
+def _batch(function, args, number):
     start = time.perf_counter()
-    result = function(*args)
-    first_call = time.perf_counter() - start
-    number = 1
-    while True:
+    for _ in range(number):
+        function(*args)
+    return (time.perf_counter() - start) / number
+
+
+def measure_side_by_side(functions, args):
+    """Time several functions in turns: repeat r of every function runs before repeat r + 1 of
+    any, so drift on the machine (frequency, neighbours) hits all tools alike and the ratios
+    stay fair.  Returns per function (timing dict, first result)."""
+    firsts, results, numbers, times = {}, {}, {}, {}
+    for name, function in functions.items():
         start = time.perf_counter()
-        for _ in range(number):
-            function(*args)
-        elapsed = time.perf_counter() - start
-        if elapsed >= MIN_REPEAT_SECONDS or number >= 2 ** 16:
-            break
-        number *= 2
-    times = [elapsed / number]
-    for _ in range(REPEATS - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            function(*args)
-        times.append((time.perf_counter() - start) / number)
-    median = statistics.median(times)
-    return {"first_call_s": first_call, "median_s": median,
-            "spread": (max(times) - min(times)) / median, "calls_per_repeat": number}, result
+        results[name] = function(*args)
+        firsts[name] = time.perf_counter() - start
+        number = 1
+        while _batch(function, args, number) * number < MIN_REPEAT_SECONDS and number < 2 ** 16:
+            number *= 2
+        numbers[name], times[name] = number, []
+    for _ in range(REPEATS):
+        for name, function in functions.items():
+            times[name].append(_batch(function, args, numbers[name]))
+    timings = {}
+    for name in functions:
+        median = statistics.median(times[name])
+        timings[name] = ({"first_call_s": firsts[name], "median_s": median,
+                          "spread": (max(times[name]) - min(times[name])) / median,
+                          "calls_per_repeat": numbers[name]}, results[name])
+    return timings
 
 
 # ---- one derivative per tool ----------------------------------------------------------------
@@ -119,24 +127,22 @@ def _case_args(case, size):
 
 def run_case(case, size):
     args, reference = _case_args(case, size)
-    rows = []
-    timing, expected = measure(reference, args)
-    scale = max(1.0, float(np.max(np.abs(expected))))
-    rows.append({"case": case.name, "size": size, "tool": "hand-written numpy", **timing,
-                 "max_error": 0.0})
+    rows, functions = [], {"hand-written numpy": reference}
     for tool, make in TOOLS.items():
-        if not installed(tool):
-            rows.append({"case": case.name, "size": size, "tool": tool, "absent": True})
-            continue
-        function = make(case)
+        function = make(case) if installed(tool) else None
         if function is None:
             rows.append({"case": case.name, "size": size, "tool": tool, "absent": True,
-                         "not_applicable": True})
-            continue
-        timing, result = measure(function, args)
+                         "not_applicable": installed(tool)})
+        else:
+            functions[tool] = function
+    timings = measure_side_by_side(functions, args)
+    expected = timings["hand-written numpy"][1]
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    for tool, (timing, result) in timings.items():
         error = float(np.max(np.abs(np.asarray(result) - expected))) / scale
         rows.append({"case": case.name, "size": size, "tool": tool, **timing,
                      "max_error": error})
+    rows.sort(key=lambda row: (["hand-written numpy"] + list(TOOLS)).index(row["tool"]))
     base = rows[0]["median_s"]
     by_tool = {row["tool"]: row for row in rows}
     for row in rows:
