@@ -108,12 +108,13 @@ def _split_columns(matrix, row_shape, shapes):
     return blocks
 
 
-def _direct(fast, args, sweep, finish):
-    """Run a sweep; remember it for plain float64 arguments of these shapes (the fast path)."""
+def _direct(fast, args, inputs, sweep, finish):
+    """Run a sweep on the traced inputs; remember it for calls whose arguments (all of them,
+    as the API looks them up) are plain float64 arrays of these shapes (the fast path)."""
     key = api._plain_key(args) if fast is not None else None
     if key is not None:
         fast[key] = lambda *a: finish(sweep(*a))
-    return finish(sweep(*args))
+    return finish(sweep(*inputs))
 
 
 def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None):
@@ -147,7 +148,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
                 columns = results[0].reshape(count, -1).T
                 blocks = _split_columns(columns, out_shape, in_shapes)
                 return blocks[0] if isinstance(argnums, int) else tuple(blocks)
-            return _direct(fast if not static else None, inputs, sweep, finish)
+            return _direct(fast if not static else None, args, inputs, sweep, finish)
     if compiled and mode == "reverse":
         n_out_total = int(np.prod(out_shape, dtype=np.int64))
         sweep = _compiled_sweep(fn, signature, ("jacobian reverse", positions),
@@ -158,7 +159,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
                 blocks = [b.reshape(tuple(out_shape) + tuple(s))
                           for b, s in zip(results, in_shapes)]
                 return blocks[0] if isinstance(argnums, int) else tuple(blocks)
-            return _direct(fast if not static else None, inputs, sweep, finish)
+            return _direct(fast if not static else None, args, inputs, sweep, finish)
 
     if mode == "forward":
         def entry_for(n):
@@ -206,7 +207,7 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
                     return rows[0].reshape(tuple(shapes[0]) * 2)
                 return tuple(tuple(_split_columns(row, shapes[i], shapes))
                              for i, row in enumerate(rows))
-            return _direct(fast if not static else None, inputs, sweep, finish)
+            return _direct(fast if not static else None, args, inputs, sweep, finish)
 
     def entry_for(n):
         chunk = chunk_size(base.graph, n)

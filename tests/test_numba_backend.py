@@ -216,3 +216,16 @@ def test_small_matrix_products_written_as_loops(argnum):
     args = (rng.standard_normal((6, 9)), rng.standard_normal(9), rng.standard_normal(6))
     same(*both(ad.grad, f, *args, argnums=argnum))
     same(*both(ad.hessian, f, *args, argnums=argnum), rtol=1e-11)
+
+
+def test_fast_path_is_keyed_by_every_argument():
+    # An int argument is baked into the program; a later call without it must not reuse it.
+    def f(p, k=2):
+        return p ** k
+    p = np.array([1.0, 2.0, 3.0])
+    jacobian = ad.jacobian(f, backend="numba")
+    hessian = ad.hessian(lambda p, k=2: np.sum(p ** k), backend="numba")
+    same(np.diag(jacobian(p, 3)), 3 * p ** 2)
+    same(np.diag(jacobian(p)), 2 * p)
+    same(np.diag(hessian(p, 3)), 6 * p)
+    same(np.diag(hessian(p)), 2 * np.ones(3))
