@@ -6,6 +6,7 @@
     print(ad.trace(f)(x, *args))  # the program optiad differentiates
 """
 
+from optiad import backends as _backends
 from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
 from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
 from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
@@ -16,10 +17,7 @@ from optiad.testing import check_grads
 
 __version__ = "0.1.0"
 
-if __import__("os").environ.get("OPTIAD_BACKEND", "numba") == "numba":
-    from optiad.codegen.cache import warm_up
-
-    warm_up()
+_backends.warm_up_default_backend()
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
            "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",

@@ -40,6 +40,16 @@ def debug_print(level: int, title: str, text) -> None:
         print(f"# optiad: {title}\n{text}", file=sys.stderr)
 
 
+def warm_up_default_backend() -> None:
+    """`import optiad` calls this: with numba as the default backend, load Numba now rather
+    than in the first derivative (the environment variable is read without validating it, so
+    a bad value is reported where it is used, not at import)."""
+    if os.environ.get("OPTIAD_BACKEND", "numba") == "numba":
+        from optiad.codegen.cache import warm_up
+
+        warm_up()
+
+
 def make_program(graph, backend: str):
     if backend == "numpy":
         return NumpyProgram(graph)

@@ -72,24 +72,38 @@ def _assemble(pieces, leading_shape, trailing_shape, pieces_are_rows):
     return xp.reshape(matrix, shape)
 
 
-def _compiled_sweep(fn, signature, kind, build, offsets, count, axis, keep_outputs):
-    """The numba backend's one-kernel sweep over all unit directions, or None when the derived
-    graph needs a library step (then the chunked directions below run instead)."""
+def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis, keep, finish):
+    """The derivative from the numba backend's one-kernel sweep over all unit directions, or
+    None: numpy backend, tracers (a nested transform), or a derived graph whose direction part
+    needs a library step -- then the chunked directions below run instead.
+
+    build(base graph) gives the single-direction graph, `keep` the slice of its outputs the
+    sweep produces, finish(results) the user's arrays.  Calls whose arguments are plain float64
+    arrays of these shapes go straight to the sweep next time (`fast`, as the API looks up)."""
     from optiad.codegen.plan import SweepProgram, sweepable
     from optiad.ir import Graph
 
+    inputs = signature.traced_values
+    if api.resolve(backend) != "numba" or any(isinstance(x, Tracer) for x in inputs):
+        return None
     cache = api._function_cache(fn)
-    key = (kind, signature.key, "numba sweep")
-    if key not in cache:
+    cache_key = (kind, signature.key, "numba sweep")
+    if cache_key not in cache:
         base = api._base(fn, signature)
         program = None
         if not base.captured:
             graph = build(base.graph)
-            graph = Graph(graph.invars, graph.eqns, graph.outvars[keep_outputs])
+            graph = Graph(graph.invars, graph.eqns, graph.outvars[keep])
             if sweepable(graph, len(offsets)):
                 program = SweepProgram(graph, offsets, count, axis)
-        cache[key] = program
-    return cache[key]
+        cache[cache_key] = program
+    sweep = cache[cache_key]
+    if sweep is None:
+        return None
+    key = api._plain_key(args) if fast is not None else None
+    if key is not None:
+        fast[key] = lambda *a: finish(sweep(*a))
+    return finish(sweep(*inputs))
 
 
 def _offsets(shapes):
@@ -106,15 +120,6 @@ def _split_columns(matrix, row_shape, shapes):
         block = matrix[..., offset:offset + size].reshape(tuple(row_shape) + tuple(shape))
         blocks.append(np.ascontiguousarray(block) if len(shapes) > 1 else block)
     return blocks
-
-
-def _direct(fast, args, inputs, sweep, finish):
-    """Run a sweep on the traced inputs; remember it for calls whose arguments (all of them,
-    as the API looks them up) are plain float64 arrays of these shapes (the fast path)."""
-    key = api._plain_key(args) if fast is not None else None
-    if key is not None:
-        fast[key] = lambda *a: finish(sweep(*a))
-    return finish(sweep(*inputs))
 
 
 def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None):
@@ -135,31 +140,28 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     if mode == "auto":
         mode = "forward" if n_in < n_out else "reverse"
 
-    compiled = api.resolve(backend) == "numba" and not any(isinstance(x, Tracer) for x in inputs)
-    if compiled and mode == "forward":
-        offsets, count = _offsets(in_shapes)
+    fast = None if static else fast
+    single = isinstance(argnums, int)
+    if mode == "forward":
         # Rows of the sweep are columns of the Jacobian: each direction writes contiguous
         # memory, and the result is handed out transposed (Fortran order, no copy).
-        sweep = _compiled_sweep(fn, signature, ("jacobian forward", positions),
-                                lambda g: api.jvp_graph(g, positions), offsets, count, "first",
-                                slice(1, None))
-        if sweep is not None:
-            def finish(results):
-                columns = results[0].reshape(count, -1).T
-                blocks = _split_columns(columns, out_shape, in_shapes)
-                return blocks[0] if isinstance(argnums, int) else tuple(blocks)
-            return _direct(fast if not static else None, args, inputs, sweep, finish)
-    if compiled and mode == "reverse":
-        n_out_total = int(np.prod(out_shape, dtype=np.int64))
-        sweep = _compiled_sweep(fn, signature, ("jacobian reverse", positions),
-                       lambda g: api.vjp_graph(g, positions), [0], n_out_total, "first",
-                       slice(1, None))
-        if sweep is not None:
-            def finish(results):
-                blocks = [b.reshape(tuple(out_shape) + tuple(s))
-                          for b, s in zip(results, in_shapes)]
-                return blocks[0] if isinstance(argnums, int) else tuple(blocks)
-            return _direct(fast if not static else None, args, inputs, sweep, finish)
+        offsets, count = _offsets(in_shapes)
+
+        def finish(results):
+            blocks = _split_columns(results[0].reshape(count, -1).T, out_shape, in_shapes)
+            return blocks[0] if single else tuple(blocks)
+        result = _swept(fn, args, signature, backend, fast, ("jacobian forward", positions),
+                        lambda g: api.jvp_graph(g, positions), offsets, count, "first",
+                        slice(1, None), finish)
+    else:
+        def finish(results):
+            blocks = [b.reshape(tuple(out_shape) + tuple(s)) for b, s in zip(results, in_shapes)]
+            return blocks[0] if single else tuple(blocks)
+        result = _swept(fn, args, signature, backend, fast, ("jacobian reverse", positions),
+                        lambda g: api.vjp_graph(g, positions), [0], n_out, "first",
+                        slice(1, None), finish)
+    if result is not None:
+        return result
 
     if mode == "forward":
         def entry_for(n):
@@ -184,7 +186,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
         blocks = [_assemble([r[k] for r in rows], out_shape, shape, pieces_are_rows=True)
                   for k, shape in enumerate(in_shapes)]
     blocks = [api._output(b) for b in blocks]
-    return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+    return blocks[0] if single else tuple(blocks)
 
 
 def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
@@ -195,19 +197,17 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
     inputs = signature.traced_values
     shapes = [np.shape(inputs[p]) for p in positions]
     m = len(shapes)
+    offsets, count = _offsets(shapes)
 
-    if api.resolve(backend) == "numba" and not any(isinstance(x, Tracer) for x in inputs):
-        offsets, count = _offsets(shapes)
-        sweep = _compiled_sweep(fn, signature, ("hessian", positions),
-                       lambda g: api.hvp_graph(g, positions, "hessian"), offsets, count,
-                       "last", slice(None))
-        if sweep is not None:
-            def finish(rows):
-                if isinstance(argnums, int):
-                    return rows[0].reshape(tuple(shapes[0]) * 2)
-                return tuple(tuple(_split_columns(row, shapes[i], shapes))
-                             for i, row in enumerate(rows))
-            return _direct(fast if not static else None, args, inputs, sweep, finish)
+    def finish(rows):
+        if isinstance(argnums, int):
+            return rows[0].reshape(tuple(shapes[0]) * 2)
+        return tuple(tuple(_split_columns(row, shapes[i], shapes)) for i, row in enumerate(rows))
+    result = _swept(fn, args, signature, backend, None if static else fast, ("hessian", positions),
+                    lambda g: api.hvp_graph(g, positions, "hessian"), offsets, count, "last",
+                    slice(None), finish)
+    if result is not None:
+        return result
 
     def entry_for(n):
         chunk = chunk_size(base.graph, n)

@@ -21,13 +21,12 @@ import contextlib
 import heapq
 import itertools
 import linecache
-import os
-import sys
 import threading
 from functools import partial
 
 import numpy as np
 
+from optiad.backends import debug_print
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
 from optiad.codegen.source import (SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate,
@@ -167,10 +166,15 @@ class _PlanWriter:
         if _writes_into(eqn) and id(eqn.out) not in self.graph_outputs:
             # A large intermediate: the same buffer every call (fresh pages cost more than
             # the arithmetic on this kind of machine; see transforms/evaluate.py).
-            arguments.append(f"out=scratch{len(self.scratch)}")
-            self.scratch.append(np.empty(eqn.out.shape))
-            self.namespace[f"scratch{len(self.scratch) - 1}"] = self.scratch[-1]
+            arguments.append(f"out={self.scratch_buffer(eqn.out.shape, np.float64)}")
         self.lines.append(f"{self.name(eqn.out)} = {function}({', '.join(arguments)})")
+
+    def scratch_buffer(self, shape, dtype) -> str:
+        """A buffer the plan keeps between calls; its name in the plan's source."""
+        name = f"scratch{len(self.scratch)}"
+        self.scratch.append(np.empty(shape, dtype=dtype))
+        self.namespace[name] = self.scratch[-1]
+        return name
 
     def kernel_step(self, position, eqns, read_later):
         defined = {id(e.out) for e in eqns}
@@ -186,10 +190,7 @@ class _PlanWriter:
         arguments = [self.name(a) if a.shape else
                      f"{'bool' if a.dtype == np.bool_ else 'float'}({self.name(a)})"
                      for a in inputs]
-        for shape, dtype in source.scratch:
-            arguments.append(f"scratch{len(self.scratch)}")
-            self.scratch.append(np.empty(shape, dtype=dtype))
-            self.namespace[arguments[-1]] = self.scratch[-1]
+        arguments += [self.scratch_buffer(shape, dtype) for shape, dtype in source.scratch]
         targets = "".join(f"{self.name(v)}, " for v in outputs) or "_"
         self.lines.append(f"{targets} = {function}({', '.join(arguments)})")
         self.from_kernel.update(id(v) for v in outputs)
@@ -215,9 +216,8 @@ class _PlanWriter:
         filename = f"<optiad plan {next(_PLAN_COUNTER)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(compile(source, filename, "exec"), self.namespace)  # noqa: S102 (our own source)
-        if os.environ.get("OPTIAD_DEBUG", "") >= "3":
-            kernels = "".join(f"# optiad: kernel\n{k.text}" for k in self.kernels)
-            print(f"# optiad: generated plan {filename}\n{source}{kernels}", file=sys.stderr)
+        kernels = "".join(f"# optiad: kernel\n{k.text}" for k in self.kernels)
+        debug_print(3, f"generated plan {filename}", source + kernels)
         return source, self.namespace["plan"]
 
 
@@ -281,8 +281,7 @@ class SweepProgram:
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
         self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]
         self.lock = threading.Lock() if self.source.scratch else contextlib.nullcontext()
-        if os.environ.get("OPTIAD_DEBUG", "") >= "3":
-            print(f"# optiad: sweep kernel\n{self.source.text}", file=sys.stderr)
+        debug_print(3, "sweep kernel", self.source.text)
 
     def __call__(self, *leading):
         if self.prefix is not None:

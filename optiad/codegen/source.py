@@ -16,9 +16,10 @@ its values as an array; at that moment every member value that is read later get
 buffer.  Sealing order is a valid evaluation order: a group that reads another group's value
 seals that group first.
 
-Sweep mode (many directions): equations that depend on the per-direction inputs are written
-inside `for d in range(D):`, after the shared (primal) part, with the direction inputs read at
-[d, ...] and the direction outputs written at [d, ...].
+Sweep mode (many directions): equations that depend on the direction inputs are written
+inside `for d in range(D):` (or once per d, for a few directions), after the shared (primal)
+part; the direction inputs are the d-th unit vectors, never stored, and the direction outputs
+are written at [d, ...] or [..., d].
 """
 
 from __future__ import annotations
@@ -184,8 +185,7 @@ class Generator:
 
     def as_array(self, atom):
         """The atom as a Scalar or a Ref (never fused or pending)."""
-        value = self.readable(atom, None)
-        return value
+        return self.readable(atom, None)
 
     # ---- groups
     def group_for(self, shape) -> Group:
@@ -253,7 +253,10 @@ class Generator:
             self.statement(f"{name} = {template.format(*args, **eqn.params)}")
             self.env[id(out)] = Scalar(name, (), out.dtype)
             return
-        values = [self.readable(a, self.open.get(out.shape)) for a in eqn.inputs]
+        # First seal what the inputs wait on -- possibly the open group of this very shape,
+        # when an input is its reduction -- and only then join (or open) the group.
+        for a in eqn.inputs:
+            self.readable(a, self.open.get(out.shape))
         group = self.group_for(out.shape)
         values = [self.readable(a, group) for a in eqn.inputs]
         indices = [f"i{k}" for k in range(len(out.shape))]
@@ -291,18 +294,10 @@ class Generator:
             group.before.extend(loop_lines(buffer, start))
             group.body.append(accumulate.format(acc=target, value=element))
             if finish:
-                self._finish_buffer(group, buffer, out.shape, finish)
+                group.after.extend(loop_lines(buffer, finish.format(acc="{element}")))
             result = buffer
         group.results.append((out, result))
         self.env[id(out)] = Pending(group, out.shape, out.dtype)
-
-    def _finish_buffer(self, group, buffer, shape, finish):
-        lines = []
-        for k, d in enumerate(shape):
-            lines.append("    " * k + f"for j{k} in range({d}):")
-        target = buffer.at([f"j{k}" for k in range(len(shape))])
-        lines.append("    " * len(shape) + f"{target} = {finish.format(acc=target)}")
-        group.after.extend(lines)
 
     def view(self, eqn):
         x, out, name = eqn.inputs[0], eqn.out, eqn.primitive.name
@@ -456,7 +451,7 @@ class Generator:
         self.env[id(out)] = buffer if out.shape else Scalar(buffer.at([]), (), out.dtype)
 
     # ---- outputs
-    def finish_outputs(self, outputs, direction_outputs=False):
+    def finish_outputs(self, outputs):
         """Make every output an array this kernel owns (or a scalar) and list return values."""
         names = []
         for var in outputs:

@@ -169,7 +169,8 @@ def aligned(indices, shape):
 
 
 def loop_lines(buffer, text):
-    """Lines setting every element of `buffer` to `text`."""
+    """Lines setting every element of `buffer` to `text`, where "{element}" in text stands
+    for the element itself (so "np.sqrt({element})" finishes a buffer in place)."""
     lines = ["    " * k + f"for j{k} in range({d}):" for k, d in enumerate(buffer.shape)]
     target = buffer.at([f"j{k}" for k in range(len(buffer.shape))])
-    return lines + ["    " * len(buffer.shape) + f"{target} = {text}"]
+    return lines + ["    " * len(buffer.shape) + f"{target} = {text.replace('{element}', target)}"]
