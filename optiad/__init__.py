@@ -4,6 +4,8 @@
     ad.grad(f)(x, *args)          ad.hessian(f)(x, *args)        ad.hvp(f)(x, v, *args)
     ad.jacobian(r)(x, *args)      ad.jvp(f, (x,), (v,))          ad.vjp(f, x)
     print(ad.trace(f)(x, *args))  # the program optiad differentiates
+    ad.minimize(f, x0, method="trust-krylov", args=args)   # scipy.optimize.OptimizeResult
+    ad.least_squares(residuals, p0, args=(t, y))          # exact Jacobian, standard errors
 """
 
 from optiad import backends as _backends
@@ -12,6 +14,7 @@ from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad,
 from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
                            UnsupportedFunctionError)
 from optiad.ir import Graph
+from optiad.optimize import Objective, least_squares, minimize, state_jacobian
 from optiad.primitives.core import defprimitive, stop_gradient
 from optiad.testing import check_grads
 
@@ -20,5 +23,5 @@ __version__ = "0.1.0"
 _backends.warm_up_default_backend()
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
-           "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
+           "minimize", "least_squares", "Objective", "state_jacobian", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
            "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError"]

@@ -470,3 +470,14 @@ def evaluate_function(fn, *args, static_argnums=(), backend=None):
     entry = _derived(fn, signature, ("value",), lambda g: g, backend)
     outs = [_output(o) for o in entry.run(signature.traced_values)]
     return tuple(outs) if entry.graph.out_tree == "tuple" else outs[0]
+
+
+def value_and_grad_program(fn, args):
+    """(graph, inputs): the value-and-gradient graph of fn at args (gradient with respect to
+    args[0]) and the values its inputs after the first take -- the traced constants, then the
+    captured arrays.  For loops that call the graph themselves (optimize/loops.py)."""
+    signature = Signature(args, (0,), ())
+    positions = _traced_positions(signature, (0,))
+    entry = _derived(fn, signature, ("grad", positions, True),
+                     lambda g: grad_graph(g, positions, with_value=True), "numpy")
+    return entry.graph, list(signature.traced_values[1:]) + list(entry.captured)

@@ -311,3 +311,23 @@ def sweepable(graph: Graph, n_directions_inputs: int) -> bool:
     _, direction = split_by_direction(graph.eqns, graph.invars[-n_directions_inputs:])
     return all(compilable(e) for e in direction) and \
         all(isinstance(v, Var) for v in graph.outvars)
+
+
+def single_kernel(graph: Graph):
+    """The whole graph as one kernel's source, for native loops that call it (the compiled
+    L-BFGS run), or None when some equation does not compile or an output is not computed.
+
+    Returns (source, constants): the kernel takes the graph's inputs, then `constants` (array
+    literals and scratch buffers), and returns fresh arrays for every output, in order."""
+    produced = {id(e.out) for e in graph.eqns}
+    outputs = list(graph.outvars)
+    if not graph.eqns or not all(compilable(e) for e in graph.eqns) or \
+            not all(isinstance(v, Var) and id(v) in produced for v in outputs) or \
+            len({id(v) for v in outputs}) != len(outputs):
+        return None
+    literals = _array_literals(graph.eqns)
+    source = generate("kernel", graph.eqns, list(graph.invars) + literals, outputs,
+                      fresh_outputs=outputs)
+    constants = [a.value for a in literals] + \
+        [np.empty(shape, dtype=dtype) for shape, dtype in source.scratch]
+    return source.text, constants

@@ -1,0 +1,86 @@
+"""optiad.least_squares: scipy.optimize.least_squares with the exact Jacobian, plus what
+curve fitting reports: parameter covariance, standard errors, the residual sum of squares.
+
+The Jacobian comes from forward mode when there are fewer parameters than residuals (one sweep
+per parameter, the usual curve-fitting case) and reverse mode otherwise.  The covariance is
+scipy.optimize.curve_fit's (absolute_sigma=False): s^2 (J^T J)^-1 with s^2 = RSS / (m - n),
+inverted through the SVD of J, dropping singular values below eps * max(m, n) * s_max.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+
+from optiad.api import jacobian
+from optiad.errors import OptiadError
+
+
+def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf),
+                  backend=None, **options):
+    """Minimize 0.5 * sum(residuals(x, *args)**2) with scipy.optimize.least_squares.
+
+    method: "trf" | "lm" | "dogbox"; bounds: (lower, upper) as in SciPy; further keyword
+    options (ftol, xtol, gtol, x_scale, loss, f_scale, max_nfev, verbose, ...) go to SciPy.
+    Returns SciPy's OptimizeResult plus rss, dof, covariance, standard_errors (NaN where a
+    parameter is not determined, as curve_fit reports inf)."""
+    if method not in ("trf", "lm", "dogbox"):
+        raise OptiadError(f"unknown least-squares method {method!r}; valid methods: trf, lm, "
+                          "dogbox")
+    if "jac" in options:
+        raise OptiadError("least_squares computes the Jacobian itself; remove jac=")
+    x0 = np.array(x0, dtype=np.float64).reshape(-1)
+    args = tuple(args)
+    first = np.asarray(residuals(x0, *args), dtype=np.float64)
+    if first.ndim != 1:
+        raise OptiadError(f"the residual function must return a 1-D array; it returned shape "
+                          f"{first.shape} (use .ravel())")
+    bad = np.flatnonzero(~np.isfinite(first))
+    if bad.size:
+        raise OptiadError(f"the residuals at x0 are not finite at positions "
+                          f"{bad[:10].tolist()}; start where the model is defined")
+    mode = "forward" if x0.size < first.size else "reverse"
+    jac = jacobian(residuals, mode=mode, backend=backend)
+    start_jacobian = jac(x0, *args)
+    if not np.all(np.isfinite(start_jacobian)):
+        raise OptiadError("the Jacobian of the residuals at x0 is not finite; the model is "
+                          "not differentiable there -- move x0")
+    if method == "lm" and first.size < x0.size:
+        raise OptiadError(f"method 'lm' needs at least as many residuals ({first.size}) as "
+                          f"parameters ({x0.size}); use 'trf'")
+    try:
+        result = scipy.optimize.least_squares(
+            lambda x, *a: np.asarray(residuals(x, *a), dtype=np.float64), x0,
+            jac=lambda x, *a: jac(x, *a), args=args, method=method, bounds=bounds, **options)
+    except TypeError as error:
+        raise OptiadError(f"least_squares: {error}") from None
+    rss = float(np.dot(result.fun, result.fun))
+    dof = first.size - x0.size
+    result["rss"], result["dof"] = rss, dof
+    result["covariance"] = covariance(result.jac, rss, dof)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result["standard_errors"] = np.sqrt(np.diag(result["covariance"]))
+    result["jacobian_mode"] = mode
+    return result
+
+
+def covariance(jac, rss, dof):
+    """curve_fit's parameter covariance from the Jacobian at the solution (NaN if dof <= 0 or a
+    parameter is not determined)."""
+    jac = np.asarray(jac, dtype=np.float64)
+    n = jac.shape[1]
+    if dof <= 0:
+        return np.full((n, n), np.nan)
+    _, singular, vt = np.linalg.svd(jac, full_matrices=False)
+    threshold = np.finfo(float).eps * max(jac.shape) * (singular[0] if singular.size else 0)
+    keep = singular > threshold
+    vt = vt[keep]
+    cov = (vt.T / singular[keep] ** 2) @ vt * (rss / dof)
+    if not keep.all():
+        undetermined = np.abs(vt).sum(axis=0) == 0 if vt.size else np.ones(n, bool)
+        cov[:, undetermined] = np.nan
+        cov[undetermined, :] = np.nan
+    return cov

@@ -1,0 +1,113 @@
+"""Exact derivatives in the form SciPy asks for, for people who call SciPy themselves.
+
+    obj = ad.Objective(f, args=(A, b))
+    scipy.optimize.minimize(obj.fun, x0, jac=obj.jac, hessp=obj.hessp, method="trust-ncg")
+    scipy.optimize.minimize(obj.fun_and_jac, x0, jac=True, method="BFGS")
+    scipy.integrate.solve_ivp(rhs, t_span, y0, method="BDF", jac=ad.state_jacobian(rhs))
+
+SciPy asks for the value and the gradient at the same point in separate calls; one reverse
+sweep gives both, so `fun`, `jac` and `fun_and_jac` share a cache keyed on x (compared by
+value, on a copy: SciPy may reuse and mutate its arrays).  The counters say how many times the
+function was really evaluated; optiad's own optimizers read them for nfev/njev/nhev.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from optiad.api import hessian, hvp, jacobian, value_and_grad
+from optiad.errors import OptiadError
+
+
+class Objective:
+    """f(x, *args) -> float, with value, gradient, Hessian and Hessian-vector products from AD.
+
+    fun(x), jac(x), fun_and_jac(x) (SciPy's jac=True), hess(x), hessp(x, p): SciPy's
+    signatures, without *args (they are bound here).  evaluations/hessians/hessian_products
+    count the real evaluations; best() is the lowest finite point seen (for Ctrl-C)."""
+
+    def __init__(self, fn, args=(), backend=None):
+        self.fn, self.args = fn, tuple(args)
+        self._value_and_grad = value_and_grad(fn, backend=backend)
+        self._hessian = hessian(fn, backend=backend)
+        self._hvp = hvp(fn, backend=backend)
+        self._x = None
+        self._value = self._gradient = None
+        self.evaluations = self.hessians = self.hessian_products = 0
+        self._best = (None, math.inf, None)
+
+    def _at(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or x.shape != self._x.shape or not np.array_equal(x, self._x):
+            value, gradient = self._value_and_grad(x, *self.args)
+            self._x, self._value, self._gradient = x.copy(), float(value), gradient
+            self.evaluations += 1
+            if value < self._best[1] and np.all(np.isfinite(gradient)):
+                self._best = (self._x, self._value, gradient)
+
+    def fun(self, x) -> float:
+        self._at(x)
+        return self._value
+
+    def jac(self, x) -> np.ndarray:
+        self._at(x)
+        return self._gradient.copy()
+
+    def fun_and_jac(self, x):
+        self._at(x)
+        return self._value, self._gradient.copy()
+
+    def hess(self, x) -> np.ndarray:
+        self.hessians += 1
+        return self._hessian(np.asarray(x, dtype=np.float64), *self.args)
+
+    def hessp(self, x, p) -> np.ndarray:
+        self.hessian_products += 1
+        return self._hvp(np.asarray(x, dtype=np.float64), np.asarray(p, dtype=np.float64),
+                         *self.args)
+
+    def record(self, x, value, gradient) -> None:
+        """An evaluation made elsewhere (the compiled L-BFGS loop) that best() should know."""
+        if value < self._best[1] and np.all(np.isfinite(gradient)):
+            self._best = (np.array(x, dtype=np.float64), float(value), gradient)
+
+    def best(self):
+        """(x, f, gradient) of the lowest finite value evaluated so far."""
+        return self._best
+
+    def counts(self) -> dict:
+        """SciPy's counter names: nfev (= njev: one sweep gives both), nhev, and nhpev."""
+        counts = {"nfev": self.evaluations, "njev": self.evaluations, "nhev": self.hessians}
+        if self.hessian_products:
+            counts["nhpev"] = self.hessian_products
+        return counts
+
+    def check_start(self, x0) -> None:
+        """A non-finite value or gradient at the starting point is the user's to fix."""
+        value, gradient = self.fun_and_jac(x0)
+        if not math.isfinite(value):
+            raise OptiadError(f"the objective is {value} at the starting point x0; start "
+                              "where it is finite (check the data for NaN, logs of "
+                              "non-positive numbers, divisions by zero)")
+        bad = np.flatnonzero(~np.isfinite(gradient))
+        if bad.size:
+            raise OptiadError(f"the gradient at the starting point x0 is not finite in "
+                              f"component(s) {bad[:10].tolist()} (the value is {value}); the "
+                              "objective is not differentiable there (e.g. sqrt or abs at 0, "
+                              "log at 0) -- move x0")
+
+
+def state_jacobian(rhs, args=(), backend=None):
+    """jac(t, y, *args) = d rhs(t, y, *args) / d y, for `solve_ivp(..., jac=...)`.
+
+    The right-hand side has solve_ivp's signature rhs(t, y, *args); the Jacobian is dense,
+    shaped (len(y), len(y)), computed in forward mode (one sweep per state)."""
+    jac = jacobian(rhs, argnums=1, mode="forward", backend=backend)
+    bound = tuple(args)
+
+    def state_jacobian_function(t, y, *more):
+        return jac(float(t), np.asarray(y, dtype=np.float64), *(more or bound))
+    state_jacobian_function.__name__ = f"state_jacobian({getattr(rhs, '__name__', 'rhs')})"
+    return state_jacobian_function
