@@ -11,9 +11,9 @@ import warnings
 import numpy as np
 import pytest
 import scipy.optimize
+from mgh import PROBLEMS
 
 import optiad as ad
-from mgh import PROBLEMS
 from optiad.optimize.scipy_methods import SECOND_ORDER
 
 SCIPY_METHODS = ["bfgs", "l-bfgs-b", "newton-cg", "trust-ncg", "trust-krylov", "trust-exact",

@@ -4,4 +4,4 @@ from optiad.optimize.least_squares import least_squares
 from optiad.optimize.minimize import METHODS, minimize
 from optiad.optimize.scipy_bridge import Objective, state_jacobian
 
-__all__ = ["minimize", "least_squares", "Objective", "state_jacobian", "METHODS"]
+__all__ = ["METHODS", "Objective", "least_squares", "minimize", "state_jacobian"]

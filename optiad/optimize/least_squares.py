@@ -33,7 +33,8 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
         raise OptiadError("least_squares computes the Jacobian itself; remove jac=")
     x0 = np.array(x0, dtype=np.float64).reshape(-1)
     args = tuple(args)
-    first = np.asarray(residuals(x0, *args), dtype=np.float64)
+    with np.errstate(all="ignore"):      # non-finite residuals get the error below instead
+        first = np.asarray(residuals(x0, *args), dtype=np.float64)
     if first.ndim != 1:
         raise OptiadError(f"the residual function must return a 1-D array; it returned shape "
                           f"{first.shape} (use .ravel())")
@@ -54,7 +55,7 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
         result = scipy.optimize.least_squares(
             lambda x, *a: np.asarray(residuals(x, *a), dtype=np.float64), x0,
             jac=lambda x, *a: jac(x, *a), args=args, method=method, bounds=bounds, **options)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:   # SciPy's checks of the arguments
         raise OptiadError(f"least_squares: {error}") from None
     rss = float(np.dot(result.fun, result.fun))
     dof = first.size - x0.size
