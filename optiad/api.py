@@ -375,6 +375,57 @@ def hvp(fn, static_argnums=(), backend=None):
     return _wrap(fn, hessian_vector_product, "hvp")
 
 
+class _LinearizedHVP:
+    """An HVP graph split in two: the part that depends on x only (the forward and reverse
+    sweeps; run once per x) and the part that is linear in v (run once per product).  Newton-CG
+    and the trust-region methods ask for many products at one x."""
+
+    def __init__(self, graph: Graph, captured: list, backend: str):
+        from optiad.codegen.source import split_by_direction
+
+        v = graph.invars[-1]
+        leading = list(graph.invars[:-1])
+        shared, direction = split_by_direction(graph.eqns, [v])
+        read = {id(a) for e in direction for a in e.inputs} | {id(o) for o in graph.outvars}
+        self.needed = [e.out for e in shared if id(e.out) in read]
+        self.prefix = make_program(Graph(leading, shared, self.needed, out_tree="tuple"),
+                                   backend) if self.needed else None
+        self.suffix = make_program(Graph(leading + self.needed + [v], direction,
+                                         list(graph.outvars), out_tree="tuple"), backend)
+        self.captured = captured
+
+    def at(self, inputs):
+        inputs = list(inputs) + self.captured
+        shared = list(self.prefix(*inputs)) if self.prefix is not None else []
+        leading = inputs + shared
+        return lambda v: _output(self.suffix(*leading, v)[0])
+
+
+def hvp_at(fn, backend=None):
+    """f -> (x, *args) -> product(v): the Hessian of f at x as a linear map, like
+    jax.linearize(jax.grad(f), x).  Everything that does not depend on v is computed once, in
+    this call; each product(v) then costs only the part of forward-over-reverse linear in v."""
+    def prepare(x, *args):
+        signature = Signature((x, *args), (0,), ())
+        position = _traced_positions(signature, (0,))[0]
+        cache = _function_cache(fn)
+        resolved = resolve(backend)
+        key = ("hvp_at", signature.key, resolved)
+        if key not in cache:
+            graph = hvp_graph(_base(fn, signature).graph, (position,))
+            cache[key] = _LinearizedHVP(graph, _base(fn, signature).captured, resolved)
+        size = np.shape(signature.traced_values[position])
+        product = cache[key].at(signature.traced_values)
+
+        def hessian_vector_product(v):
+            v = _to_float_array(v, 1)
+            if np.shape(v) != size:
+                raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape {size}")
+            return product(v)
+        return hessian_vector_product
+    return _wrap(fn, prepare, "hvp_at")
+
+
 def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None):
     """f -> Jacobian with shape f(x).shape + x.shape; mode "auto" | "forward" | "reverse"."""
     from optiad.jacobians import jacobian_of

@@ -72,3 +72,12 @@ def test_compiled_option():
     seen = []
     result = ad.minimize(f, x0, method="lbfgs", backend="numba", callback=seen.append)
     assert not result.compiled and len(seen) == result.nit
+
+
+def test_objective_hessian_products_on_the_numba_backend():
+    objective = ad.Objective(regularized_fit, args=(X, Y, 0.01), backend="numba")
+    w, v = RNG.standard_normal(6), RNG.standard_normal(6)
+    hessian = X.T @ X + np.diag(0.12 * w ** 2)
+    for _ in range(2):      # the second product at w reuses the x-dependent sweeps
+        np.testing.assert_allclose(objective.hessp(w, v), hessian @ v, rtol=1e-12)
+    np.testing.assert_allclose(objective.hess(w), hessian, rtol=1e-12)

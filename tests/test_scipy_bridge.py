@@ -70,6 +70,24 @@ def test_derivatives_match_the_closed_form():
     np.testing.assert_allclose(objective.hess(x), hessian, rtol=1e-12)
     np.testing.assert_allclose(objective.hessp(x, p), hessian @ p, rtol=1e-12)
     assert objective.counts()["nhev"] == 1 and objective.counts()["nhpev"] == 1
+    # more products at the same x reuse its sweeps; a new x recomputes them
+    q = RNG.standard_normal(5)
+    np.testing.assert_allclose(objective.hessp(x, q), hessian @ q, rtol=1e-12)
+    y = x + 1.0
+    np.testing.assert_allclose(objective.hessp(y, q), closed_form(y)[1] @ q, rtol=1e-12)
+    np.testing.assert_allclose(objective.hessp(x, p), hessian @ p, rtol=1e-12)
+
+
+def test_hvp_at_is_the_hessian_as_a_linear_map():
+    from optiad.api import hvp_at
+
+    x = RNG.standard_normal(5)
+    product = hvp_at(least_squares_loss)(x, A, B)
+    for v in np.eye(5):
+        np.testing.assert_allclose(product(v), closed_form(x)[1] @ v, rtol=1e-12)
+    import pytest
+    with pytest.raises(ad.OptiadError, match="v has shape"):
+        product(np.ones(3))
 
 
 def test_scipy_trust_ncg_with_hessp_and_jac_true():

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from optiad.api import hessian, hvp, jacobian, value_and_grad
+from optiad.api import hessian, hvp_at, jacobian, value_and_grad
 from optiad.errors import OptiadError
 
 
@@ -32,7 +32,8 @@ class Objective:
         self.fn, self.args = fn, tuple(args)
         self._value_and_grad = value_and_grad(fn, backend=backend)
         self._hessian = hessian(fn, backend=backend)
-        self._hvp = hvp(fn, backend=backend)
+        self._hvp_at = hvp_at(fn, backend=backend)
+        self._hvp_x = self._product = None
         self._x = None
         self._value = self._gradient = None
         self.evaluations = self.hessians = self.hessian_products = 0
@@ -64,9 +65,15 @@ class Objective:
         return self._hessian(np.asarray(x, dtype=np.float64), *self.args)
 
     def hessp(self, x, p) -> np.ndarray:
+        """Hessian at x times p.  The sweeps that depend on x only run once per x (SciPy's
+        Newton-CG and trust-region methods ask for many products at one point)."""
         self.hessian_products += 1
-        return self._hvp(np.asarray(x, dtype=np.float64), np.asarray(p, dtype=np.float64),
-                         *self.args)
+        x = np.asarray(x, dtype=np.float64)
+        if self._hvp_x is None or x.shape != self._hvp_x.shape or \
+                not np.array_equal(x, self._hvp_x):
+            self._product = self._hvp_at(x, *self.args)
+            self._hvp_x = x.copy()
+        return self._product(np.asarray(p, dtype=np.float64))
 
     def record(self, x, value, gradient) -> None:
         """An evaluation made elsewhere (the compiled L-BFGS loop) that best() should know."""

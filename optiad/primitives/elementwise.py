@@ -152,8 +152,10 @@ hypot = binary("hypot", np.hypot,
                lambda x, y, out: select(equal(out, 0.0), 0.0, x / out),
                lambda x, y, out: select(equal(out, 0.0), 0.0, y / out), singular=True,
                doc="gradient 0 at (0, 0), like linalg.norm")
-logaddexp = binary("logaddexp", np.logaddexp, lambda x, y, out: exp(x - out),
-                   lambda x, y, out: exp(y - out))
+# d/dx log(e^x + e^y) = e^x / (e^x + e^y) = expit(x - y): one exp, and the value itself is
+# not needed (so a Hessian-vector product of a logistic loss computes no logarithm)
+logaddexp = binary("logaddexp", np.logaddexp, lambda x, y, out: expit(x - y),
+                   lambda x, y, out: expit(y - x))
 xlogy = binary("xlogy", sc.xlogy, lambda x, y, out: log(y), lambda x, y, out: x / y,
                singular=True)
 mod = binary("mod", np.mod, lambda x, y, out: 1.0,
