@@ -83,6 +83,7 @@ def _rosenbrock_start(n):
     return x0, ()
 
 
+LONG = {"rosenbrock_lbfgs_10000"}    # ~49,000 iterations: 3 timed runs, the main tools only
 CASES = [   # name, model, hand provider, start, SciPy method, optiad method, target
     ("logistic_trust_ncg", logistic_loss, LogisticByHand, _logistic_data, "trust-ncg",
      "trust-ncg", (HAND, 1.1)),
@@ -116,7 +117,7 @@ def _jax_provider(model, method):
     return fun_and_jac, (lambda x, v, *args: np.asarray(hvp(x, v, *args)))
 
 
-def tools(model, hand, method, optiad_method, args):
+def tools(model, hand, method, optiad_method, args, long=False):
     """name -> a function running one whole minimization."""
     second = method == "trust-ncg"
     options = OPTIONS[method]
@@ -127,7 +128,7 @@ def tools(model, hand, method, optiad_method, args):
             hand.fun_and_jac, x0, jac=True, method=method, options=options,
             **({"hessp": hand.hessp} if second else {})),
     }
-    if optiad_method == "lbfgs":
+    if optiad_method == "lbfgs" and not long:
         runs["optiad lbfgs, Python loop"] = lambda x0: ad.minimize(
             model, x0, method="lbfgs", args=args,
             options={**OPTIAD_OPTIONS["lbfgs"], "compiled": False})
@@ -151,8 +152,9 @@ def run(quick=False):
             continue
         x0, args = start()
         hand = hand_class(*args)
-        runs = tools(model, hand, method, optiad_method, args)
-        timed = measure_side_by_side(runs, (x0,))
+        runs = tools(model, hand, method, optiad_method, args, long=name in LONG)
+        timed = (measure_long(runs, (x0,)) if name in LONG else
+                 measure_side_by_side(runs, (x0,)))
         base = timed[HAND][0]["median_s"]
         row = {"case": name, "n": x0.size, "method": method, "tools": {}}
         for tool, (timing, result) in timed.items():
@@ -169,9 +171,34 @@ def run(quick=False):
     return results
 
 
+def measure_long(functions, args, repeats=3):
+    """measure_side_by_side for runs of many seconds: the first run, then `repeats` more in
+    turns (no calibration)."""
+    import statistics
+    import time
+
+    firsts, results, times = {}, {}, {name: [] for name in functions}
+    for name, function in functions.items():
+        start = time.perf_counter()
+        results[name] = function(*args)
+        firsts[name] = time.perf_counter() - start
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function(*args)
+            times[name].append(time.perf_counter() - start)
+    timed = {}
+    for name in functions:
+        median = statistics.median(times[name])
+        timed[name] = ({"first_call_s": firsts[name], "median_s": median,
+                        "spread": (max(times[name]) - min(times[name])) / median,
+                        "calls_per_repeat": 1}, results[name])
+    return timed
+
+
 def to_markdown(results) -> str:
-    lines = ["| case | n | tool | median | first run | ratio to hand | iterations | f | "
-             "converged |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| case | n | tool | median | first run | ratio to hand | iterations | f | "
+              "converged |"), "|---|---|---|---|---|---|---|---|---|"]
     for row in results:
         for tool, t in row["tools"].items():
             lines.append(f"| {row['case']} | {row['n']} | {tool} | {t['median_s'] * 1e3:.1f} ms"
@@ -206,15 +233,19 @@ def write(results, stem="optimizers"):
 def write_docs(results):
     """Replace (or append) the optimizer section of docs/benchmarks.md."""
     marker = "## Full optimizer runs"
-    text = open(DOCS).read() if os.path.exists(DOCS) else "# Benchmarks\n"
+    text = "# Benchmarks\n"
+    if os.path.exists(DOCS):
+        with open(DOCS) as stream:
+            text = stream.read()
     text = text.split(marker)[0].rstrip() + "\n\n"
     text += (f"{marker}\n\nWritten by `python -m benchmarks.optimizers` "
              f"(machine: {machine()['processor']}, {machine()['cpus']} cpus, "
              f"{machine()['platform']}).  Wall time of a whole `minimize` run, median of "
              f"interleaved repeats; the first run (tracing, kernel loading or compiling, "
              f"JAX's jit) is shown apart.\n\n{to_markdown(results)}\n")
-    with open(DOCS, "w") as stream:
+    with open(DOCS + ".tmp", "w") as stream:
         stream.write(text)
+    os.replace(DOCS + ".tmp", DOCS)
 
 
 def main():

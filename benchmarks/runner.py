@@ -357,8 +357,14 @@ def write_docs(results, path=None):
     """docs/benchmarks.md: the tables of a full run, atomically."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = path or os.path.join(root, "docs", "benchmarks.md")
+    kept = ""       # sections other benchmark modules write (benchmarks/optimizers.py)
+    if os.path.exists(path):
+        with open(path) as handle:
+            text = handle.read()
+        start = text.find("\n## Full optimizer runs")
+        kept = "\n" + text[start:].lstrip("\n") if start >= 0 else ""
     with open(path + ".tmp", "w") as handle:
-        handle.write(DOCS_HEADER + to_markdown(results))
+        handle.write(DOCS_HEADER + to_markdown(results) + ("\n" + kept if kept else ""))
     os.replace(path + ".tmp", path)
     return path
 

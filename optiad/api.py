@@ -405,7 +405,27 @@ def hvp_at(fn, backend=None):
     """f -> (x, *args) -> product(v): the Hessian of f at x as a linear map, like
     jax.linearize(jax.grad(f), x).  Everything that does not depend on v is computed once, in
     this call; each product(v) then costs only the part of forward-over-reverse linear in v."""
+    fast: dict = {}
+
     def prepare(x, *args):
+        key = _plain_key((x, *args))
+        linearized = fast.get(key)
+        if linearized is not None:          # plain float64 arrays seen before: no Signature
+            product = linearized.at((x, *args))
+            size = x.shape
+        else:
+            product, size, linearized = _prepare(x, args)
+            if key is not None and not linearized.captured:
+                fast[key] = linearized
+
+        def hessian_vector_product(v):
+            v = _to_float_array(v, 1)
+            if np.shape(v) != size:
+                raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape {size}")
+            return product(v)
+        return hessian_vector_product
+
+    def _prepare(x, args):
         signature = Signature((x, *args), (0,), ())
         position = _traced_positions(signature, (0,))[0]
         cache = _function_cache(fn)
@@ -415,14 +435,7 @@ def hvp_at(fn, backend=None):
             graph = hvp_graph(_base(fn, signature).graph, (position,))
             cache[key] = _LinearizedHVP(graph, _base(fn, signature).captured, resolved)
         size = np.shape(signature.traced_values[position])
-        product = cache[key].at(signature.traced_values)
-
-        def hessian_vector_product(v):
-            v = _to_float_array(v, 1)
-            if np.shape(v) != size:
-                raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape {size}")
-            return product(v)
-        return hessian_vector_product
+        return cache[key].at(signature.traced_values), size, cache[key]
     return _wrap(fn, prepare, "hvp_at")
 
 

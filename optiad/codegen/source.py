@@ -45,6 +45,8 @@ REDUCTIONS = {  # name: (initial value, accumulate statement, finish expression)
 VIEWS = ("reshape", "transpose", "broadcast_to", "getitem")
 SCRATCH_MIN_SIZE = 4096     # buffers this large come from the caller (reused across calls)
 SMALL_MATMUL = 32 ** 3      # multiply-adds up to which a loop beats a BLAS call from Python
+MATVEC_BLAS_MIN_SIZE = 32   # matrix-vector products with a matrix of 32^2 elements or more
+                            # call BLAS from inside the kernel (np.dot) instead of looping
 UNROLL_DIRECTIONS = 8       # sweeps over this few directions are written out one by one
 
 
@@ -93,6 +95,7 @@ class Generator:
         self.fresh_outputs = {id(v) for v in fresh_outputs}
         self.env: dict[int, object] = {}
         self.open: dict[tuple, Group] = {}
+        self.base_shapes: dict[str, tuple] = {}   # array name -> its shape (inputs, buffers)
         self.prologue, self.code, self.params, self.scratch = [], [], [], []
         self.counter = 0
         self.indent = 1
@@ -125,6 +128,7 @@ class Generator:
         for atom in self.inputs:
             name = self.fresh("a")
             self.params.append(name)
+            self.base_shapes[name] = atom.shape
             if atom.shape == ():
                 self.env[id(atom)] = Scalar(name, (), atom.dtype)
             else:
@@ -161,6 +165,7 @@ class Generator:
         else:
             name = self.fresh("b")
             self.prologue.append(f"{name} = np.empty({shape!r}, dtype={dtype})")
+        self.base_shapes[name] = var.shape
         if var.shape == ():
             return Ref(name, (), var.dtype, lambda idx: ["0"], owner=id(var))
         return Ref(name, var.shape, var.dtype, lambda idx: idx, owner=id(var))
@@ -419,6 +424,13 @@ class Generator:
     def matmul(self, eqn):
         a, b = (self.as_array(x) for x in eqn.inputs)
         out = eqn.out
+        call = self.blas_matvec(eqn, a, b)
+        if call is not None:        # a fresh array from BLAS, owned by this kernel
+            name = self.fresh("b")
+            self.statement(f"{name} = {call}")
+            self.base_shapes[name] = out.shape
+            self.env[id(out)] = Ref(name, out.shape, out.dtype, lambda idx: idx, owner=id(out))
+            return
         buffer = self.allocate(out)
         n_k = eqn.inputs[0].shape[-1]
         rows = (eqn.inputs[0].shape[0],) if eqn.inputs[0].ndim == 2 else ()
@@ -449,6 +461,37 @@ class Generator:
                      f"({sums[0]} + {sums[1]}) + ({sums[2]} + {sums[3]})"]
         self.emit_loop(rows, [], body, [])
         self.env[id(out)] = buffer if out.shape else Scalar(buffer.at([]), (), out.dtype)
+
+    def blas_matvec(self, eqn, a, b):
+        """`np.dot(...)` source for a matrix-vector product of whole arrays (or a transposed
+        whole matrix), or None.  Numba calls BLAS for it from native code: about twice as fast
+        as the loop below at 1000 x 20, with no Python in between."""
+        x, y = eqn.inputs
+        if {x.ndim, y.ndim} != {1, 2} or x.dtype != np.float64 or y.dtype != np.float64 or \
+                max(math.prod(x.shape), math.prod(y.shape)) < MATVEC_BLAS_MIN_SIZE ** 2 or \
+                (self.sweep and id(eqn.out) in self.sweep.slots):
+            return None
+        left, right = self.whole(a), self.whole(b)
+        if left is None or right is None:
+            return None
+        (left_name, left_transposed), (right_name, right_transposed) = left, right
+        if left_transposed or right_transposed:     # A.T @ v == v @ A, v @ A.T == A @ v
+            return f"np.dot({right_name}, {left_name})"
+        return f"np.dot({left_name}, {right_name})"
+
+    def whole(self, ref):
+        """(name, transposed) if ref reads a whole array in order (or a whole matrix
+        transposed), else None."""
+        if not isinstance(ref, Ref) or ref.unit is not None or \
+                ref.base not in self.base_shapes:
+            return None
+        axes = [f"I{k}" for k in range(len(ref.shape))]
+        mapped, shape = ref.index(list(axes)), self.base_shapes[ref.base]
+        if mapped == axes and tuple(shape) == tuple(ref.shape):
+            return ref.base, False
+        if len(axes) == 2 and mapped == axes[::-1] and tuple(shape) == tuple(ref.shape[::-1]):
+            return ref.base, True
+        return None
 
     # ---- outputs
     def finish_outputs(self, outputs):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import math
+import threading
 
 import numpy as np
 
@@ -48,10 +49,22 @@ def python_loop(functions, objective, progress):
 
 
 def compiled_loop(functions, graph, n_inputs):
-    """(loop, constants) with the loop compiled together with graph's kernel, or None.
+    """(loop, constants, lock) with the loop compiled together with graph's kernel, or None.
 
     graph: outputs (value, gradient) of inputs (x, *others); the loop's `extra` argument must
-    be (*others, *constants) with scalars as floats."""
+    be (*others, *constants) with scalars as floats.  Calls with the same graph (the api
+    caches it per function and argument shapes) reuse the first result: generating the source
+    takes milliseconds, more than a short run.  Hold `lock` while running the loop: the
+    constants include scratch buffers."""
+    loops = graph.__dict__.setdefault("_compiled_loops", {})   # lives as long as the graph
+    key = tuple(functions)
+    if key not in loops:
+        loops[key] = (_compile(functions, graph, n_inputs), threading.Lock())
+    compiled, lock = loops[key]
+    return None if compiled is None else (*compiled, lock)
+
+
+def _compile(functions, graph, n_inputs):
     kernel = single_kernel(graph)
     if kernel is None:
         return None

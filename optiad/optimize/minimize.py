@@ -69,7 +69,7 @@ class Problem:
             graph, inputs = _value_and_grad_program(self.fn, (x0, *self.args))
             native = compiled_loop(functions, graph, len(graph.invars))
             if native is not None:
-                loop, constants = native
+                loop, constants, lock = native
                 extra = tuple(float(v) if np.ndim(v) == 0 else v for v in inputs) + \
                     tuple(constants)
         if native is None and compiled is True:
@@ -78,7 +78,8 @@ class Problem:
                               "or operations the numba backend leaves to NumPy); use "
                               "compiled='auto'")
         if native is not None:
-            x, value, gradient, nit, evaluations, status = loop(x0, extra, *settings)
+            with lock:
+                x, value, gradient, nit, evaluations, status = loop(x0, extra, *settings)
             self.objective.record(x, value, gradient)
             counts = self.objective.counts()
             counts["nfev"] = counts["njev"] = counts["nfev"] + evaluations
