@@ -97,7 +97,9 @@ CASES = [   # name, model, hand provider, start, SciPy method, optiad method, ta
 QUICK = {"logistic_trust_ncg", "rosenbrock_lbfgs_1000"}
 OPTIONS = {"L-BFGS-B": {"maxiter": 100000, "maxfun": 200000, "gtol": 1e-5, "ftol": 1e-15},
            "trust-ncg": {"gtol": 1e-8}}
-OPTIAD_OPTIONS = {"lbfgs": {"maxiter": 100000, "gtol": 1e-5, "ftol": 1e-15},
+# compiled=True: the compiled loop from the first run on (by default the first run of a new
+# objective is the Python loop while the compiled one builds in another process)
+OPTIAD_OPTIONS = {"lbfgs": {"maxiter": 100000, "gtol": 1e-5, "ftol": 1e-15, "compiled": True},
                   "trust-ncg": {"gtol": 1e-8}}
 
 

@@ -37,7 +37,8 @@ CASES = [(rosenbrock, np.tile([-1.2, 1.0], 50), ()),
 def test_compiled_loop_takes_the_python_loops_steps(method, case):
     f, x0, args = CASES[case]
     options = {"maxiter": 2000} if method == "gd" else {}
-    native = ad.minimize(f, x0, method=method, args=args, backend="numba", options=options)
+    native = ad.minimize(f, x0, method=method, args=args, backend="numba",
+                         options={**options, "compiled": True})
     python = ad.minimize(f, x0, method=method, args=args, backend="numba",
                          options={**options, "compiled": False})
     assert native.compiled and not python.compiled
@@ -55,13 +56,31 @@ def test_compiled_loop_calls_no_python_per_iteration(monkeypatch):
     monkeypatch.setattr(Objective, "_at",
                         lambda self, x: (python_evaluations.append(1), original(self, x)))
     f, x0, _ = CASES[0]
-    result = ad.minimize(f, x0, method="lbfgs", backend="numba")
+    result = ad.minimize(f, x0, method="lbfgs", backend="numba", options={"compiled": True})
     assert result.success and result.compiled and result.nit > 50
     assert len(python_evaluations) == 1          # the start check; every other one was native
     assert result.nfev > result.nit
     python_evaluations.clear()
     ad.minimize(f, x0, method="lbfgs", backend="numba", options={"compiled": False})
     assert len(python_evaluations) > 50           # (the same count would catch the Python loop)
+
+
+def test_first_auto_run_is_python_while_the_loop_compiles_in_another_process(tmp_path,
+                                                                             monkeypatch):
+    import time
+
+    monkeypatch.setenv("OPTIAD_CACHE_DIR", str(tmp_path / "cache"))
+
+    def bowl(x):            # a function no other test uses: nothing of it is cached yet
+        return np.sum((x - 0.25) ** 2 * (2 + x ** 2))
+    first = ad.minimize(bowl, np.zeros(7), method="lbfgs", backend="numba")
+    assert first.success and not first.compiled
+    deadline = time.time() + 300
+    while not list(tmp_path.glob("**/*.compiled")) and time.time() < deadline:
+        time.sleep(0.2)
+    second = ad.minimize(bowl, np.zeros(7), method="lbfgs", backend="numba")
+    assert second.compiled
+    np.testing.assert_allclose(second.x, first.x, rtol=0, atol=1e-10)
 
 
 def test_compiled_option():

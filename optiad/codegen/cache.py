@@ -113,6 +113,13 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def compiled_marker(source: str) -> Path:
+    """A file whose existence says: the module of `source` has been compiled into the cache
+    (written by whoever compiled it; optimize/loops.py uses it to decide when loading is
+    cheap)."""
+    return cache_dir() / f"optiad_{kernel_key(source)}.compiled"
+
+
 def load_kernel(source: str, function_name: str):
     """The njit function `function_name` defined by `source`, compiled or loaded from disk."""
     key = kernel_key(source)

@@ -7,11 +7,13 @@ gradient)` and `progress(iteration, x, value, gradient) -> stop?`.
     python_loop(functions, objective, progress)   executes their source with the globals bound
                                                   to Python callables (callbacks, Ctrl-C, any
                                                   objective the numba backend cannot compile);
-    compiled_loop(functions, graph)               when the value-and-gradient graph is one
+    compiled_loop(functions, graph, n_inputs)     when the value-and-gradient graph is one
                                                   Numba kernel: a module of that kernel, an
                                                   adapter named `objective`, and the loop, all
                                                   @njit -- no Python per iteration.  Cached on
-                                                  disk like every kernel (codegen/cache.py).
+                                                  disk like every kernel (codegen/cache.py),
+                                                  and compiled in the background the first
+                                                  time (CompiledLoop).
 
 Both run the same source text, so they take the same steps (up to rounding in the kernel).
 """
@@ -21,11 +23,14 @@ from __future__ import annotations
 import inspect
 import linecache
 import math
+import pickle
+import subprocess
+import sys
 import threading
 
 import numpy as np
 
-from optiad.codegen.cache import DECORATOR, load_kernel
+from optiad.codegen.cache import DECORATOR, compiled_marker, load_kernel
 from optiad.codegen.plan import single_kernel
 
 _CODE: dict = {}
@@ -49,32 +54,90 @@ def python_loop(functions, objective, progress):
 
 
 def compiled_loop(functions, graph, n_inputs):
-    """(loop, constants, lock) with the loop compiled together with graph's kernel, or None.
-
-    graph: outputs (value, gradient) of inputs (x, *others); the loop's `extra` argument must
-    be (*others, *constants) with scalars as floats.  Calls with the same graph (the api
-    caches it per function and argument shapes) reuse the first result: generating the source
-    takes milliseconds, more than a short run.  Hold `lock` while running the loop: the
-    constants include scratch buffers."""
+    """The CompiledLoop of graph's kernel and `functions`, or None when graph is not one
+    kernel.  Kept on the graph (the api caches graphs per function and argument shapes):
+    generating the source takes milliseconds, more than a short run."""
     loops = graph.__dict__.setdefault("_compiled_loops", {})   # lives as long as the graph
     key = tuple(functions)
     if key not in loops:
-        loops[key] = (_compile(functions, graph, n_inputs), threading.Lock())
-    compiled, lock = loops[key]
-    return None if compiled is None else (*compiled, lock)
+        loops[key] = CompiledLoop(functions, graph, n_inputs)
+    return loops[key] if loops[key].source is not None else None
 
 
-def _compile(functions, graph, n_inputs):
-    kernel = single_kernel(graph)
-    if kernel is None:
+class CompiledLoop:
+    """One module: graph's kernel, an adapter named `objective`, and the loop, all @njit.
+
+    Compiling it takes seconds (more than most runs save), so by default it is built in the
+    background: `function(arguments, wait=False)` returns None while a separate Python process
+    compiles the module into the disk cache (it finishes even if this process exits), and the
+    loaded function once a marker file says the machine code is there -- from the next run
+    on, in this process or a later one.  `wait=True` compiles here and now.  The loop's
+    `extra` argument is (*graph inputs after x, *constants), scalars as floats; hold `lock`
+    while it runs (the constants include scratch buffers)."""
+
+    def __init__(self, functions, graph, n_inputs):
+        self.name = functions[-1].__name__
+        self.lock = threading.Lock()
+        self.loaded = self.process = None
+        kernel = single_kernel(graph)
+        if kernel is None:
+            self.source = None
+            return
+        kernel_source, self.constants = kernel
+        arguments = ["x"] + [f"extra[{k}]" for k in range(n_inputs - 1 + len(self.constants))]
+        adapter = (f"{DECORATOR}def objective(x, extra):\n"
+                   f"    results = kernel({', '.join(arguments)})\n"
+                   f"    return results[0], results[1]\n\n\n"
+                   f"{DECORATOR}def progress(iteration, x, value, gradient):\n"
+                   f"    return False\n")
+        loop = "\n\n".join(DECORATOR + inspect.getsource(f) for f in functions)
+        self.source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
+
+    def function(self, arguments, wait):
+        if self.loaded is None and (wait or compiled_marker(self.source).exists()):
+            self.loaded = load_kernel(self.source, self.name)
+        if self.loaded is not None:
+            return self.loaded
+        if self.process is None:
+            if _busy():          # one background compile at a time; ask again next run
+                return None
+            self.process = _RUNNING[0] = _compile_elsewhere(self.source, self.name, arguments)
+        elif self.process.poll() is not None and self.process.returncode != 0:
+            self.source = None       # compiling failed: the Python loop it is, quietly
         return None
-    kernel_source, constants = kernel
-    arguments = ["x"] + [f"extra[{k}]" for k in range(n_inputs - 1 + len(constants))]
-    adapter = (f"{DECORATOR}def objective(x, extra):\n"
-               f"    results = kernel({', '.join(arguments)})\n"
-               f"    return results[0], results[1]\n\n\n"
-               f"{DECORATOR}def progress(iteration, x, value, gradient):\n"
-               f"    return False\n")
-    loop = "\n\n".join(DECORATOR + inspect.getsource(f) for f in functions)
-    source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
-    return load_kernel(source, functions[-1].__name__), constants
+
+    def mark_compiled(self) -> None:
+        """After a run compiled here: later processes may load instead of compiling."""
+        compiled_marker(self.source).touch()
+
+
+_RUNNING: list = [None]     # the background compile this process started last
+
+
+def _busy() -> bool:
+    process = _RUNNING[0]
+    return process is not None and process.poll() is None
+
+
+def _compile_elsewhere(source, name, arguments):
+    """Start `python -m optiad.optimize.loops`: compile `name` of `source` for the types of
+    `arguments` into the disk cache, then write the marker."""
+    import numba
+
+    request = pickle.dumps((source, name, tuple(numba.typeof(a) for a in arguments)))
+    process = subprocess.Popen([sys.executable, "-m", "optiad.optimize.loops"],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process.stdin.write(request)
+    process.stdin.close()
+    return process
+
+
+def _compile_request() -> None:
+    source, name, types = pickle.loads(sys.stdin.buffer.read())
+    load_kernel(source, name).compile(types)
+    compiled_marker(source).touch()
+
+
+if __name__ == "__main__":
+    _compile_request()

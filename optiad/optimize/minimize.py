@@ -68,22 +68,25 @@ class Problem:
         if compiled and callback is None and resolve(self.backend) == "numba":
             graph, inputs = _value_and_grad_program(self.fn, (x0, *self.args))
             native = compiled_loop(functions, graph, len(graph.invars))
-            if native is not None:
-                loop, constants, lock = native
-                extra = tuple(float(v) if np.ndim(v) == 0 else v for v in inputs) + \
-                    tuple(constants)
         if native is None and compiled is True:
             raise OptiadError(f"{name}: compiled=True, but the objective's value-and-gradient "
                               "program is not one Numba kernel (the numpy backend, a callback, "
                               "or operations the numba backend leaves to NumPy); use "
                               "compiled='auto'")
         if native is not None:
-            with lock:
-                x, value, gradient, nit, evaluations, status = loop(x0, extra, *settings)
-            self.objective.record(x, value, gradient)
-            counts = self.objective.counts()
-            counts["nfev"] = counts["njev"] = counts["nfev"] + evaluations
-            return make_result(x, value, gradient, nit, status, counts, compiled=True)
+            extra = tuple(float(v) if np.ndim(v) == 0 else v for v in inputs) + \
+                tuple(native.constants)
+            arguments = (x0, extra, *settings)
+            loop = native.function(arguments, wait=compiled is True)
+            if loop is not None:
+                with native.lock:
+                    x, value, gradient, nit, evaluations, status = loop(*arguments)
+                if compiled is True:
+                    native.mark_compiled()
+                self.objective.record(x, value, gradient)
+                counts = self.objective.counts()
+                counts["nfev"] = counts["njev"] = counts["nfev"] + evaluations
+                return make_result(x, value, gradient, nit, status, counts, compiled=True)
         loop = python_loop(functions, self.evaluate, self._progress(callback))
         x, value, gradient, nit, _, status = loop(x0, (), *settings)
         return make_result(x, value, gradient, nit, status, self.objective.counts(),
