@@ -112,6 +112,7 @@ class CompiledLoop:
 
 
 _RUNNING: list = [None]     # the background compile this process started last
+_STARTED: list = []         # every one started: referenced until exit (they may outlive us)
 
 
 def _busy() -> bool:
@@ -130,6 +131,7 @@ def _compile_elsewhere(source, name, arguments):
                                stderr=subprocess.DEVNULL, start_new_session=True)
     process.stdin.write(request)
     process.stdin.close()
+    _STARTED.append(process)
     return process
 
 
