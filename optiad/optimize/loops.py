@@ -20,6 +20,7 @@ Both run the same source text, so they take the same steps (up to rounding in th
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import linecache
 import math
@@ -118,6 +119,15 @@ _STARTED: list = []         # every one started: referenced until exit (they may
 def _busy() -> bool:
     process = _RUNNING[0]
     return process is not None and process.poll() is None
+
+
+@atexit.register
+def _leave_running() -> None:
+    """A compile still running when we exit is left to finish the disk cache for the next
+    process; mark it as let go, so Popen does not warn about a process nobody waited for."""
+    for process in _STARTED:
+        if process.poll() is None:
+            process.returncode = 0
 
 
 def _compile_elsewhere(source, name, arguments):
