@@ -27,7 +27,7 @@ class Problem:
         return np.sum(r * r)
 
     def reached(self, value) -> bool:
-        return any(value - m <= 1e-6 + 1e-4 * abs(m) for m in (self.minimum, *self.also))
+        return any(abs(value - m) <= 1e-6 + 1e-4 * abs(m) for m in (self.minimum, *self.also))
 
 
 def rosenbrock(x):
