@@ -11,7 +11,8 @@ import sys
 import traceback
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_LIBRARY_MARKERS = (os.sep + "numpy" + os.sep, os.sep + "scipy" + os.sep, "<__array_function__")
+_LIBRARY_MARKERS = (os.sep + "numpy" + os.sep, os.sep + "scipy" + os.sep, os.sep + "numba" + os.sep,
+                    "<__array_function__")
 
 
 class OptiadError(Exception):
@@ -57,3 +58,19 @@ def where() -> str:
     line = (frame.line or "").strip()
     text = f" at {frame.filename}:{frame.lineno} (in {frame.name})"
     return text + (f":\n    {line}\n" if line else "\n")
+
+
+def where_raised(traceback_) -> str:
+    """Like where(), for the user's innermost frame in an exception's traceback."""
+    found = None
+    for frame, line in traceback.walk_tb(traceback_):
+        filename = os.path.abspath(frame.f_code.co_filename) \
+            if not frame.f_code.co_filename.startswith("<") else frame.f_code.co_filename
+        if not (filename.startswith(_PACKAGE_DIR) or
+                any(marker in filename for marker in _LIBRARY_MARKERS)):
+            found = traceback.FrameSummary(filename, line, frame.f_code.co_name)
+    if found is None:
+        return ""
+    text = (found.line or "").strip()
+    return f" at {found.filename}:{found.lineno} (in {found.name})" + \
+        (f":\n    {text}\n" if text else "\n")

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from optiad.errors import ArgumentError, OptiadError, TracerConversionError, \
-    UnsupportedFunctionError, user_frame, where
+    UnsupportedFunctionError, user_frame, where, where_raised
 from optiad.ir import Eqn, Graph, Literal, Var
 
 UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
@@ -72,11 +72,15 @@ class Builder:
         return Tracer(out, self)
 
     def __enter__(self):
+        from optiad.conversion import conversions_traced
+
+        self._conversions = conversions_traced().__enter__()  # np.asarray & co. (conversion.py)
         _BUILDERS.append(self)
         return self
 
     def __exit__(self, *exc):
         _BUILDERS.remove(self)
+        self._conversions.__exit__(*exc)
 
 
 def innermost_builder(args) -> Builder | None:
@@ -335,12 +339,24 @@ def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
                 call_args.append(spec[1])
         try:
             result = fn(*call_args)
-        except (ValueError, TypeError) as error:
+        except OptiadError:
+            raise
+        except Exception as error:
             # NumPy re-raises some errors from our conversion hooks as its own ValueError
             # ("setting an array element with a sequence"); surface ours instead.
             cause = error.__cause__ or error.__context__
-            if isinstance(cause, OptiadError) and not isinstance(error, OptiadError):
+            if isinstance(cause, OptiadError):
                 raise cause.with_traceback(None) from None
+            if "Tracer" in str(error) or "object arrays are not supported" in str(error):
+                # compiled code (np.frombuffer, a Numba function, a C extension) got a traced
+                # value where it needs memory holding numbers: never silently, always this
+                raise TracerConversionError(
+                    f"a traced value reached code that needs concrete numbers in memory "
+                    f"({type(error).__name__}: {str(error).splitlines()[0]})"
+                    f"{where_raised(error.__traceback__)}optiad cannot see inside compiled "
+                    "code; write that step with NumPy functions optiad supports, or declare "
+                    "it as a primitive with optiad.defprimitive (value and derivative "
+                    "rules).") from error
             raise
         if isinstance(result, tuple):
             outs, out_tree = [lift(r) for r in result], "tuple"
