@@ -155,3 +155,16 @@ def test_methods_storing_traced_values_in_attributes():
     r = p[0] * np.exp(-t) + p[1]
     np.testing.assert_allclose(ad.grad(loss)(p), [np.sum(2 * r * np.exp(-t)), np.sum(2 * r)],
                                rtol=1e-14)
+
+
+BOUND_ASARRAY = np.asarray       # bound at import, before any trace: optiad cannot wrap it
+
+
+def test_fallback_for_functions_bound_before_the_trace_is_exact_and_warns_when_large():
+    def f(x):
+        return np.sum(np.sin(BOUND_ASARRAY(x)) ** 2)
+    np.testing.assert_allclose(ad.grad(f)(X0), np.sin(2 * X0), rtol=1e-14)
+    assert len(ad.trace(f)(X0).eqns) > 8          # one node per element: the fallback
+    big = np.linspace(0, 1, 1200)
+    with pytest.warns(UserWarning, match="one traced value per element"):
+        np.testing.assert_allclose(ad.grad(f)(big), np.sin(2 * big), rtol=1e-13)
