@@ -70,6 +70,9 @@ def test_derivatives_match_the_closed_form():
     np.testing.assert_allclose(objective.hess(x), hessian, rtol=1e-12)
     np.testing.assert_allclose(objective.hessp(x, p), hessian @ p, rtol=1e-12)
     assert objective.counts()["nhev"] == 1 and objective.counts()["nhpev"] == 1
+    objective.hess(x)[0, 0] = 1e9                 # a copy: the stored Hessian is not touched
+    np.testing.assert_allclose(objective.hess(x.copy()), hessian, rtol=1e-12)
+    assert objective.counts()["nhev"] == 1        # same x: not computed again
     # more products at the same x reuse its sweeps; a new x recomputes them
     q = RNG.standard_normal(5)
     np.testing.assert_allclose(objective.hessp(x, q), hessian @ q, rtol=1e-12)

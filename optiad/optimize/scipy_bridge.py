@@ -34,6 +34,7 @@ class Objective:
         self._hessian = hessian(fn, backend=backend)
         self._hvp_at = hvp_at(fn, backend=backend)
         self._hvp_x = self._product = None
+        self._hess_x = self._hess_value = None
         self._x = None
         self._value = self._gradient = None
         self.evaluations = self.hessians = self.hessian_products = 0
@@ -61,8 +62,15 @@ class Objective:
         return self._value, self._gradient.copy()
 
     def hess(self, x) -> np.ndarray:
-        self.hessians += 1
-        return self._hessian(np.asarray(x, dtype=np.float64), *self.args)
+        """The Hessian at x; asked again at the same x (SciPy's trust-constr does), the
+        stored one (a copy)."""
+        x = np.asarray(x, dtype=np.float64)
+        if self._hess_x is None or x.shape != self._hess_x.shape or \
+                not np.array_equal(x, self._hess_x):
+            self._hess_value = self._hessian(x, *self.args)
+            self._hess_x = x.copy()
+            self.hessians += 1
+        return self._hess_value.copy()
 
     def hessp(self, x, p) -> np.ndarray:
         """Hessian at x times p.  The sweeps that depend on x only run once per x (SciPy's
