@@ -21,7 +21,7 @@ import weakref
 import numpy as np
 
 from optiad.errors import ArgumentError
-from optiad.ir import Graph
+from optiad.ir import Graph, split_by_direction
 from optiad.primitives.core import Zero, zeros_if_zero
 from optiad.tracing import Tracer, trace_function
 from optiad.transforms.evaluate import evaluate
@@ -381,8 +381,6 @@ class _LinearizedHVP:
     and the trust-region methods ask for many products at one x."""
 
     def __init__(self, graph: Graph, captured: list, backend: str):
-        from optiad.codegen.source import split_by_direction
-
         v = graph.invars[-1]
         leading = list(graph.invars[:-1])
         shared, direction = split_by_direction(graph.eqns, [v])

@@ -142,3 +142,16 @@ def check_graph(graph: Graph) -> None:
     for atom in graph.outvars:
         if isinstance(atom, Var) and id(atom) not in defined:
             raise AssertionError("graph returns an undefined variable")
+
+
+def split_by_direction(eqns, direction_inputs):
+    """(equations independent of the direction inputs, equations depending on them)."""
+    varying = {id(v) for v in direction_inputs}
+    shared, direction = [], []
+    for eqn in eqns:
+        if any(id(a) in varying for a in eqn.inputs):
+            varying.add(id(eqn.out))
+            direction.append(eqn)
+        else:
+            shared.append(eqn)
+    return shared, direction

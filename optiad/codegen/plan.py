@@ -29,9 +29,8 @@ import numpy as np
 from optiad.backends import debug_print
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
-from optiad.codegen.source import (SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate,
-                                   split_by_direction)
-from optiad.ir import Graph, Literal, Var
+from optiad.codegen.source import SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate
+from optiad.ir import Graph, Literal, Var, split_by_direction
 
 _PLAN_COUNTER = itertools.count()
 

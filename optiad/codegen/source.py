@@ -32,7 +32,7 @@ import numpy as np
 from optiad.codegen.scalar import literal, scalar_template
 from optiad.codegen.values import (Fused, Group, Pending, Ref, Scalar, affine, aligned,
                                    basic_index_map, broadcast_map, loop_lines, reshape_map)
-from optiad.ir import Literal
+from optiad.ir import Literal, split_by_direction
 from optiad.primitives.shape import is_advanced
 
 REDUCTIONS = {  # name: (initial value, accumulate statement, finish expression)
@@ -527,19 +527,6 @@ class Sweep:
     count: int
     axis: str = "last"
     slots: dict = field(default_factory=dict)
-
-
-def split_by_direction(eqns, direction_inputs):
-    """(equations independent of the direction inputs, equations depending on them)."""
-    varying = {id(v) for v in direction_inputs}
-    shared, direction = [], []
-    for eqn in eqns:
-        if any(id(a) in varying for a in eqn.inputs):
-            varying.add(id(eqn.out))
-            direction.append(eqn)
-        else:
-            shared.append(eqn)
-    return shared, direction
 
 
 def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None = None):

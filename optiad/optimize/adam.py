@@ -33,12 +33,25 @@ OPTIONS = {"maxiter": 1000, "learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999,
            "seed": 0, "batches": None}
 
 
-def _batches(options, n_args):
-    """An endless iterator of the extra leading arguments each step passes to f."""
+def _data(options):
+    """options['data'] as a tuple of arrays with the same number of rows, or None."""
     data, batches = options["data"], options["batches"]
     if data is not None and batches is not None:
         raise OptiadError("adam: give either options['data'] (arrays sliced into batches) or "
                           "options['batches'] (f takes a batch index), not both")
+    if data is None:
+        return None
+    data = tuple(np.asarray(a) for a in (data if isinstance(data, (tuple, list)) else (data,)))
+    rows = {a.shape[0] if a.ndim else None for a in data}
+    if len(rows) != 1 or None in rows:
+        raise OptiadError(f"adam: every array in options['data'] needs the same number of rows "
+                          f"(axis 0); got shapes {[a.shape for a in data]}")
+    return data
+
+
+def _batches(options, data):
+    """An endless iterator of the extra leading arguments each step passes to f."""
+    batches = options["batches"]
     if batches is not None:
         if int(batches) < 1:
             raise OptiadError(f"adam: batches must be a positive integer, got {batches}")
@@ -48,27 +61,20 @@ def _batches(options, n_args):
     if data is None:
         while True:
             yield ()
-    data = tuple(np.asarray(a) for a in (data if isinstance(data, (tuple, list)) else (data,)))
-    rows = {a.shape[0] if a.ndim else None for a in data}
-    if len(rows) != 1 or None in rows:
-        raise OptiadError(f"adam: every array in options['data'] needs the same number of rows "
-                          f"(axis 0); got shapes {[a.shape for a in data]}")
-    n, size = rows.pop(), int(options["batch_size"])
+    n, size = data[0].shape[0], int(options["batch_size"])
     if not 1 <= size:
         raise OptiadError(f"adam: batch_size must be positive, got {size}")
     rng = np.random.default_rng(options["seed"])
     while True:
         order = rng.permutation(n) if options["shuffle"] else np.arange(n)
         for start in range(0, n, size):
-            rows_ = order[start:start + size]
-            yield tuple(a[rows_] for a in data)
+            rows = order[start:start + size]
+            yield tuple(a[rows] for a in data)
 
 
-def _whole(f_and_grad, x, args, options):
+def _whole(f_and_grad, x, args, options, data):
     """(value, gradient) over the whole data set, for the result."""
-    if options["data"] is not None:
-        data = options["data"]
-        data = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+    if data is not None:
         return f_and_grad(x, *data, *args)
     if options["batches"] is not None:
         pairs = [f_and_grad(x, i, *args) for i in range(int(options["batches"]))]
@@ -83,7 +89,8 @@ def minimize_adam(problem, x0, options, callback):
     beta1, beta2 = float(options["beta1"]), float(options["beta2"])
     rate, eps = float(options["learning_rate"]), float(options["eps"])
     full_batch = options["data"] is None and options["batches"] is None
-    batches = _batches(options, len(args))
+    data = _data(options)
+    batches = _batches(options, data)
     x = np.array(x0, dtype=np.float64)
     first, second = np.zeros_like(x), np.zeros_like(x)
     evaluations, status, step = 0, 1, 0
@@ -110,11 +117,11 @@ def minimize_adam(problem, x0, options, callback):
         else:
             status = 6 if not (full_batch and options["gtol"]) else 1
     except KeyboardInterrupt:
-        value, gradient = _whole(f_and_grad, x, args, options)
+        value, gradient = _whole(f_and_grad, x, args, options, data)
         return OptimizeResult(x=x, fun=float(value), jac=gradient, nit=step, nfev=evaluations,
                               njev=evaluations, nhev=0, status=INTERRUPTED, success=False,
                               message="Interrupted by the user (KeyboardInterrupt) during "
                                       "adam; x is the last iterate.")
-    value, gradient = _whole(f_and_grad, x, args, options)
+    value, gradient = _whole(f_and_grad, x, args, options, data)
     counts = {"nfev": evaluations, "njev": evaluations, "nhev": 0}
     return make_result(x, value, gradient, step, status, counts)

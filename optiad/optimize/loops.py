@@ -102,7 +102,7 @@ class CompiledLoop:
         if self.process is None:
             if _busy():          # one background compile at a time; ask again next run
                 return None
-            self.process = _RUNNING[0] = _compile_elsewhere(self.source, self.name, arguments)
+            self.process = _compile_elsewhere(self.source, self.name, arguments)
         elif self.process.poll() is not None and self.process.returncode != 0:
             self.source = None       # compiling failed: the Python loop it is, quietly
         return None
@@ -112,13 +112,11 @@ class CompiledLoop:
         compiled_marker(self.source).touch()
 
 
-_RUNNING: list = [None]     # the background compile this process started last
-_STARTED: list = []         # every one started: referenced until exit (they may outlive us)
+_STARTED: list = []         # every compile started: referenced until exit (they may outlive us)
 
 
 def _busy() -> bool:
-    process = _RUNNING[0]
-    return process is not None and process.poll() is None
+    return any(process.poll() is None for process in _STARTED)
 
 
 @atexit.register

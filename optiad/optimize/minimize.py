@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optiad.api import value_and_grad_program
 from optiad.backends import resolve
 from optiad.errors import OptiadError
 from optiad.optimize import adam, gd, lbfgs
@@ -66,7 +67,7 @@ class Problem:
         name = functions[-1].__name__.replace("_loop", "")
         native = None
         if compiled and callback is None and resolve(self.backend) == "numba":
-            graph, inputs = _value_and_grad_program(self.fn, (x0, *self.args))
+            graph, inputs = value_and_grad_program(self.fn, (x0, *self.args))
             native = compiled_loop(functions, graph, len(graph.invars))
         if native is None and compiled is True:
             raise OptiadError(f"{name}: compiled=True, but the objective's value-and-gradient "
@@ -97,12 +98,6 @@ class Problem:
             self.iterations = iteration
             return notify(callback, x, value, gradient, iteration)
         return progress
-
-
-def _value_and_grad_program(fn, args):
-    from optiad.api import value_and_grad_program
-
-    return value_and_grad_program(fn, args)
 
 
 def minimize(fn, x0, method="lbfgs", args=(), tol=None, options=None, callback=None,

@@ -42,7 +42,7 @@ class Objective:
 
     def _at(self, x):
         x = np.asarray(x, dtype=np.float64)
-        if self._x is None or x.shape != self._x.shape or not np.array_equal(x, self._x):
+        if not _same_point(x, self._x):
             value, gradient = self._value_and_grad(x, *self.args)
             self._x, self._value, self._gradient = x.copy(), float(value), gradient
             self.evaluations += 1
@@ -65,8 +65,7 @@ class Objective:
         """The Hessian at x; asked again at the same x (SciPy's trust-constr does), the
         stored one (a copy)."""
         x = np.asarray(x, dtype=np.float64)
-        if self._hess_x is None or x.shape != self._hess_x.shape or \
-                not np.array_equal(x, self._hess_x):
+        if not _same_point(x, self._hess_x):
             self._hess_value = self._hessian(x, *self.args)
             self._hess_x = x.copy()
             self.hessians += 1
@@ -77,8 +76,7 @@ class Objective:
         Newton-CG and trust-region methods ask for many products at one point)."""
         self.hessian_products += 1
         x = np.asarray(x, dtype=np.float64)
-        if self._hvp_x is None or x.shape != self._hvp_x.shape or \
-                not np.array_equal(x, self._hvp_x):
+        if not _same_point(x, self._hvp_x):
             self._product = self._hvp_at(x, *self.args)
             self._hvp_x = x.copy()
         return self._product(np.asarray(p, dtype=np.float64))
@@ -112,6 +110,11 @@ class Objective:
                               f"component(s) {bad[:10].tolist()} (the value is {value}); the "
                               "objective is not differentiable there (e.g. sqrt or abs at 0, "
                               "log at 0) -- move x0")
+
+
+def _same_point(x, stored) -> bool:
+    """Is x the point a cached result was computed at (by value: SciPy reuses arrays)?"""
+    return stored is not None and x.shape == stored.shape and np.array_equal(x, stored)
 
 
 def state_jacobian(rhs, args=(), backend=None):
