@@ -234,20 +234,13 @@ def write(results, stem="optimizers"):
 
 def write_docs(results):
     """Replace (or append) the optimizer section of docs/benchmarks.md."""
-    marker = "## Full optimizer runs"
-    text = "# Benchmarks\n"
-    if os.path.exists(DOCS):
-        with open(DOCS) as stream:
-            text = stream.read()
-    text = text.split(marker)[0].rstrip() + "\n\n"
-    text += (f"{marker}\n\nWritten by `python -m benchmarks.optimizers` "
-             f"(machine: {machine()['processor']}, {machine()['cpus']} cpus, "
-             f"{machine()['platform']}).  Wall time of a whole `minimize` run, median of "
-             f"interleaved repeats; the first run (tracing, kernel loading or compiling, "
-             f"JAX's jit) is shown apart.\n\n{to_markdown(results)}\n")
-    with open(DOCS + ".tmp", "w") as stream:
-        stream.write(text)
-    os.replace(DOCS + ".tmp", DOCS)
+    from benchmarks.runner import write_docs_section
+    write_docs_section(
+        "## Full optimizer runs",
+        f"Written by `python -m benchmarks.optimizers` (machine: {machine()['processor']}, "
+        f"{machine()['cpus']} cpus, {machine()['platform']}).  Wall time of a whole "
+        f"`minimize` run, median of interleaved repeats; the first run (tracing, kernel "
+        f"loading or compiling, JAX's jit) is shown apart.\n\n{to_markdown(results)}")
 
 
 def main():

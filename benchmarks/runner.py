@@ -165,7 +165,7 @@ def trace_transform_case(repeats=5):
     x, v = np.full(3, 0.3), np.ones(3)
     times = []
     for _ in range(repeats):
-        fresh = lambda y: deep_chain(y)  # noqa: E731 -- a new function: no cache hit
+        fresh = lambda y: deep_chain(y)
         start = time.perf_counter()
         ad.hvp(fresh)(x, v)
         times.append(time.perf_counter() - start)
@@ -365,6 +365,28 @@ def write_docs(results, path=None):
         kept = "\n" + text[start:].lstrip("\n") if start >= 0 else ""
     with open(path + ".tmp", "w") as handle:
         handle.write(DOCS_HEADER + to_markdown(results) + ("\n" + kept if kept else ""))
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def write_docs_section(marker, body, path=None):
+    """Replace the section of docs/benchmarks.md that starts with `marker` (a "## ..."
+    heading) up to the next "## " heading, or append it; the other sections stay."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = path or os.path.join(root, "docs", "benchmarks.md")
+    text = "# Benchmarks\n"
+    if os.path.exists(path):
+        with open(path) as handle:
+            text = handle.read()
+    section = f"{marker}\n\n{body.strip()}\n"
+    start = text.find(marker)
+    if start < 0:
+        text = text.rstrip() + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(marker))
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    with open(path + ".tmp", "w") as handle:
+        handle.write(text)
     os.replace(path + ".tmp", path)
     return path
 

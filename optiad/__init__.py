@@ -11,9 +11,11 @@
 from optiad import backends as _backends
 from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
 from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
+from optiad.control import fori_loop, scan
 from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
                            UnsupportedFunctionError)
 from optiad.ir import Graph
+from optiad.ode import odeint
 from optiad.optimize import Objective, least_squares, minimize, state_jacobian
 from optiad.primitives.core import defprimitive, stop_gradient
 from optiad.testing import check_grads
@@ -23,5 +25,5 @@ __version__ = "0.1.0"
 _backends.warm_up_default_backend()
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
-           "minimize", "least_squares", "Objective", "state_jacobian", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
+           "scan", "fori_loop", "odeint", "minimize", "least_squares", "Objective", "state_jacobian", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
            "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError"]

@@ -94,7 +94,7 @@ class CompiledProgram:
 
         try:
             result = self.program(*args)
-        except NumbaError as error:
+        except (NumbaError, RecursionError) as error:   # Numba's passes recurse per block
             kernels = "".join(f"\n{k.text}" for k in getattr(self.program, "kernels", []))
             self._fall_back(error, f"\nGenerated kernels:{kernels}")
             return self.program(*args)

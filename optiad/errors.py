@@ -35,6 +35,10 @@ class ArgumentError(OptiadError, ValueError):
     """An argument to an optiad function is of the wrong kind (non-scalar output to grad, ...)."""
 
 
+class SolverError(OptiadError, RuntimeError):
+    """An ODE integration failed (step size underflow, stiffness, too many steps)."""
+
+
 def user_frame() -> traceback.FrameSummary | None:
     """The innermost frame of the caller's own code (outside optiad, NumPy and SciPy)."""
     frame = sys._getframe(1)

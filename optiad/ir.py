@@ -144,6 +144,19 @@ def check_graph(graph: Graph) -> None:
             raise AssertionError("graph returns an undefined variable")
 
 
+def freeze(value):
+    """A hashable stand-in for a params value (slices and lists are not hashable)."""
+    if isinstance(value, slice):
+        return ("slice", value.start, value.stop, value.step)
+    if isinstance(value, (tuple, list)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.tobytes())
+    return value
+
+
 def split_by_direction(eqns, direction_inputs):
     """(equations independent of the direction inputs, equations depending on them)."""
     varying = {id(v) for v in direction_inputs}

@@ -14,19 +14,27 @@ from __future__ import annotations
 import ast
 import linecache
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from optiad.errors import ArgumentError, OptiadError, TracerConversionError, \
-    UnsupportedFunctionError, user_frame, where, where_raised
-from optiad.ir import Eqn, Graph, Literal, Var
+from optiad.errors import (
+    ArgumentError,
+    OptiadError,
+    TracerConversionError,
+    UnsupportedFunctionError,
+    user_frame,
+    where,
+    where_raised,
+)
+from optiad.ir import Eqn, Graph, Literal, Var, freeze
 
 UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
 FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) -> optiad impl
 ops: Any = None                       # the optiad.numpy module, set when it is imported
 
-_BUILDERS: list["Builder"] = []
+_BUILDERS: list[Builder] = []
 OBJECT_FALLBACK_WARN_SIZE = 1000
 
 
@@ -40,8 +48,12 @@ class Builder:
         self.captured: list[tuple[Any, Var]] = []   # outer-trace values used here, as inputs
         self._captured_by_id: dict[int, Var] = {}
         self.integer_inputs: set[int] = set()       # ids of inputs given as Python/NumPy ints
+        # The same operation on the same values gives the same tracer (common subexpressions
+        # merged as they are recorded): a loop body that reads p[0] or computes -p[2] in each
+        # of four RK4 stages then captures one loop constant, not four
+        self._recorded: dict = {}
 
-    def new_input(self, shape, dtype=np.float64, from_integer=False) -> "Tracer":
+    def new_input(self, shape, dtype=np.float64, from_integer=False) -> Tracer:
         var = Var(shape, dtype)
         self.invars.append(var)
         if from_integer:
@@ -64,12 +76,18 @@ class Builder:
             return self.atom(lift(value))
         return Literal(value)
 
-    def add_equation(self, primitive, args, params) -> "Tracer":
+    def add_equation(self, primitive, args, params) -> Tracer:
         inputs = [self.atom(a) for a in args]
+        key = _record_key(primitive, inputs, params)
+        if key is not None and key in self._recorded:
+            return self._recorded[key]
         shape, dtype = primitive.shape_rule(*inputs, **params)
         out = Var(shape, dtype)
         self.eqns.append(Eqn(primitive, inputs, out, params))
-        return Tracer(out, self)
+        tracer = Tracer(out, self)
+        if key is not None:
+            self._recorded[key] = tracer
+        return tracer
 
     def __enter__(self):
         from optiad.conversion import conversions_traced
@@ -81,6 +99,24 @@ class Builder:
     def __exit__(self, *exc):
         _BUILDERS.remove(self)
         self._conversions.__exit__(*exc)
+
+
+def _record_key(primitive, inputs, params):
+    """A key equal for equal operations on equal values, or None (large constants)."""
+    atoms = []
+    for atom in inputs:
+        if isinstance(atom, Var):
+            atoms.append(id(atom))
+        elif atom.size <= 1024:
+            atoms.append((atom.shape, atom.dtype.str, atom.value.tobytes()))
+        else:
+            return None
+    key = (primitive, tuple(atoms), freeze(params) if params else ())
+    try:
+        hash(key)
+    except TypeError:   # an unhashable parameter
+        return None
+    return key
 
 
 def innermost_builder(args) -> Builder | None:
@@ -123,7 +159,7 @@ def _write_error() -> TracerConversionError:
         "np.stack or np.concatenate.")
 
 
-def _conversion_error(what: str, tracer: "Tracer") -> TracerConversionError:
+def _conversion_error(what: str, tracer: Tracer) -> TracerConversionError:
     if _assigning_into_array():
         return _write_error()
     hint = ("use np.where(condition, a, b) to choose between values, or pass the value as a "
@@ -155,7 +191,7 @@ def _assigning_into_array() -> bool:
 class Tracer:
     """A traced array: shape and dtype known, values not.  Behaves like an ndarray."""
 
-    __slots__ = ("variable", "builder")
+    __slots__ = ("builder", "variable")
     __array_priority__ = 1000
     __hash__ = object.__hash__
 

@@ -140,6 +140,35 @@ CASES = {
     "logabsdet": [Case(lambda a: P["logabsdet"](a), (mat,))],
 }
 
+
+
+def _scan_case(a, x, checkpoint=None):
+    import optiad as ad
+
+    def body(c, xi):
+        c = np.sin(c) * a + xi * c[::-1]
+        return c, np.sum(c * c)
+    c, ys = ad.scan(body, a, x, checkpoint=checkpoint)
+    return np.concatenate([c, ys])
+
+
+def _odeint_case(y0, p, method="dopri5"):
+    import optiad as ad
+    return ad.odeint(lambda y, t, p: -p * y + np.sin(t) * y[::-1], y0, [0.0, 0.5, 1.0], p,
+                     method=method, rtol=1e-12, atol=1e-12)
+
+
+# Loops and ODE solutions (their own primitives): finite differences, as the solvers do not
+# take complex input.  scan with and without checkpoints; odeint by an explicit adaptive and
+# by a stiff method (forward sensitivities to second order).
+CASES["scan"] = [Case(_scan_case, (real, other)),
+                 Case(lambda a, x: _scan_case(a, x, checkpoint=3), (real, other))]
+CASES["odeint"] = [Case(_odeint_case, (pos[:2], pos[2:])),
+                   Case(lambda y0, p: _odeint_case(y0, p, "BDF"), (pos[:2], pos[2:]))]
+# Primitives a rule emits that have no derivative rules of their own, and the test that
+# covers them.
+INTERNAL = {"odeint_adjoint": "the adjoint sweep of odeint's reverse rule: tests/test_ode.py"}
+
 # Primitives whose derivative is zero by definition: (function, args) evaluated by value.
 FLAT = {
     "stop_gradient": (lambda x: P["stop_gradient"](x), (real,)),

@@ -31,6 +31,7 @@ from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
 from optiad.codegen.source import SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate
 from optiad.ir import Graph, Literal, Var, split_by_direction
+from optiad.primitives.shape import is_advanced
 
 _PLAN_COUNTER = itertools.count()
 
@@ -157,9 +158,14 @@ class _PlanWriter:
 
     def library_step(self, position, eqn):
         self.uses_numpy = True
+        if self.inline_view(position, eqn):
+            return
         function = f"{eqn.primitive.name}_{position}"
-        self.namespace[function] = partial(eqn.primitive.impl, **eqn.params) if eqn.params \
-            else eqn.primitive.impl
+        if eqn.primitive.numba_step is not None:      # a loop: its own compiled code
+            self.namespace[function] = eqn.primitive.numba_step(eqn)
+        else:
+            self.namespace[function] = partial(eqn.primitive.impl, **eqn.params) \
+                if eqn.params else eqn.primitive.impl
         arguments = [f"np.asarray({self.name(a)})" if a.shape == () and id(a) in
                      self.from_kernel else self.name(a) for a in eqn.inputs]
         if _writes_into(eqn) and id(eqn.out) not in self.graph_outputs:
@@ -167,6 +173,23 @@ class _PlanWriter:
             # the arithmetic on this kind of machine; see transforms/evaluate.py).
             arguments.append(f"out={self.scratch_buffer(eqn.out.shape, np.float64)}")
         self.lines.append(f"{self.name(eqn.out)} = {function}({', '.join(arguments)})")
+
+    def inline_view(self, position, eqn) -> bool:
+        """A basic slice or a reshape written into the plan (x[k:m], x.reshape(...)): a
+        Python call through the primitive costs more than the view itself."""
+        source = eqn.inputs[0]
+        if isinstance(source, Literal) or not source.shape:
+            return False
+        if eqn.primitive.name == "getitem" and not is_advanced(eqn.params["index"]):
+            index = f"index_{position}"
+            self.namespace[index] = eqn.params["index"]
+            self.lines.append(f"{self.name(eqn.out)} = {self.name(source)}[{index}]")
+            return True
+        if eqn.primitive.name == "reshape":
+            self.lines.append(f"{self.name(eqn.out)} = "
+                              f"{self.name(source)}.reshape({tuple(eqn.params['shape'])!r})")
+            return True
+        return False
 
     def scratch_buffer(self, shape, dtype) -> str:
         """A buffer the plan keeps between calls; its name in the plan's source."""
@@ -312,12 +335,16 @@ def sweepable(graph: Graph, n_directions_inputs: int) -> bool:
         all(isinstance(v, Var) for v in graph.outvars)
 
 
-def single_kernel(graph: Graph):
+def single_kernel(graph: Graph, reuse_buffers=False):
     """The whole graph as one kernel's source, for native loops that call it (the compiled
-    L-BFGS run), or None when some equation does not compile or an output is not computed.
+    L-BFGS run, a scan's steps), or None when some equation does not compile or an output is
+    not computed.
 
     Returns (source, constants): the kernel takes the graph's inputs, then `constants` (array
-    literals and scratch buffers), and returns fresh arrays for every output, in order."""
+    literals and scratch buffers), and returns fresh arrays for every output, in order.  With
+    `reuse_buffers`, every array it writes, outputs included, is a scratch buffer (no
+    allocation per call: a loop body called 10^6 times); the caller copies the outputs out
+    before the next call."""
     produced = {id(e.out) for e in graph.eqns}
     outputs = list(graph.outvars)
     if not graph.eqns or not all(compilable(e) for e in graph.eqns) or \
@@ -326,7 +353,8 @@ def single_kernel(graph: Graph):
         return None
     literals = _array_literals(graph.eqns)
     source = generate("kernel", graph.eqns, list(graph.invars) + literals, outputs,
-                      fresh_outputs=outputs)
+                      fresh_outputs=() if reuse_buffers else outputs,
+                      scratch_min_size=0 if reuse_buffers else SCRATCH_MIN_SIZE)
     constants = [a.value for a in literals] + \
         [np.empty(shape, dtype=dtype) for shape, dtype in source.scratch]
     return source.text, constants

@@ -90,8 +90,10 @@ def _matmul_work(a, b):
 
 
 class Generator:
-    def __init__(self, eqns, inputs, outputs, fresh_outputs=(), sweep=None):
+    def __init__(self, eqns, inputs, outputs, fresh_outputs=(), sweep=None,
+                 scratch_min_size=SCRATCH_MIN_SIZE):
         self.eqns, self.inputs, self.outputs = eqns, inputs, outputs
+        self.scratch_min_size = scratch_min_size
         self.fresh_outputs = {id(v) for v in fresh_outputs}
         self.env: dict[int, object] = {}
         self.open: dict[tuple, Group] = {}
@@ -159,7 +161,7 @@ class Generator:
             return Ref(name, var.shape, var.dtype, lambda idx: idx + [d], owner=id(var))
         shape = var.shape or (1,)
         dtype = "np.bool_" if var.dtype == np.bool_ else "np.float64"
-        if id(var) not in self.fresh_outputs and math.prod(shape) >= SCRATCH_MIN_SIZE:
+        if id(var) not in self.fresh_outputs and math.prod(shape) >= self.scratch_min_size:
             name = self.fresh("s")
             self.scratch.append((name, shape, var.dtype))
         else:
@@ -529,13 +531,15 @@ class Sweep:
     slots: dict = field(default_factory=dict)
 
 
-def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None = None):
+def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None = None,
+             scratch_min_size=SCRATCH_MIN_SIZE):
     """Source of `def name(*inputs, *scratch)` returning a tuple of `outputs`.
 
     With a Sweep, the equations that depend on its unit inputs run inside a loop over the
     directions, after the shared ones, and the sweep's outputs are appended to the results."""
     if sweep is None:
-        generator = Generator(eqns, inputs, outputs, fresh_outputs)
+        generator = Generator(eqns, inputs, outputs, fresh_outputs,
+                              scratch_min_size=scratch_min_size)
         generator.bind_inputs()
         for k, eqn in enumerate(eqns):
             generator.position = k

@@ -41,7 +41,7 @@ def _source(functions) -> str:
     return "\n\n".join(inspect.getsource(f) for f in functions)
 
 
-def python_loop(functions, objective, progress):
+def python_loop(functions, objective, progress, **bindings):
     """The last function of `functions`, executed as Python with the globals bound."""
     key = tuple(functions)
     if key not in _CODE:
@@ -49,7 +49,8 @@ def python_loop(functions, objective, progress):
         source = _source(functions)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         _CODE[key] = compile(source, filename, "exec")
-    namespace = {"np": np, "math": math, "objective": objective, "progress": progress}
+    namespace = {"np": np, "math": math, "objective": objective, "progress": progress,
+                 **bindings}
     exec(_CODE[key], namespace)  # noqa: S102 (optiad's own source)
     return namespace[functions[-1].__name__]
 

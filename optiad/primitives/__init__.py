@@ -5,4 +5,4 @@ derivative checks in both modes, so an op cannot be added untested.
 """
 
 from optiad.primitives.core import REGISTRY, Primitive, Zero, bind, defprimitive  # noqa: F401
-from optiad.primitives import elementwise, shape, reductions, linalg  # noqa: F401
+from optiad.primitives import elementwise, shape, reductions, linalg, control  # noqa: F401

@@ -57,7 +57,9 @@ class Primitive:
                  jvp: Sequence | None = None, vjp: Sequence | None = None,
                  jvp_joint: Callable | None = None, vjp_joint: Callable | None = None,
                  elementwise: bool = False, accepts_out: bool = False,
-                 differentiable: bool = True, numba: str | None = None, doc: str = ""):
+                 differentiable: bool = True, numba: str | None = None, doc: str = "",
+                 vjp_wants: bool = False, foldable: bool = True,
+                 numba_step: Callable | None = None):
         self.name = name
         self.impl = impl
         self.shape_rule = shape
@@ -70,6 +72,12 @@ class Primitive:
         self.accepts_out = accepts_out or isinstance(impl, np.ufunc)
         self.differentiable = differentiable
         self.numba = numba
+        # vjp_joint also receives wanted=[bool per input] (skip work for constant inputs)
+        self.vjp_wants = vjp_wants
+        # simplify may evaluate it at trace time when every input is a constant (not a loop)
+        self.foldable = foldable
+        # numba backend: numba_step(eqn) -> a callable for the plan's library step, or None
+        self.numba_step = numba_step
         self.__doc__ = doc or f"optiad primitive {name!r}"
 
     def __call__(self, *args, **params):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad.ir import Eqn, Graph, Literal, Var
+from optiad.ir import Eqn, Graph, Literal, Var, freeze
 from optiad.primitives.core import REGISTRY
 
 FOLD_LIMIT = 100_000   # do not bake larger computed constants into a graph
@@ -46,7 +46,8 @@ class Simplifier:
         self.seen: dict = {}
 
     def visit(self, eqn, inputs):
-        if self.fold and eqn.out.size <= FOLD_LIMIT and _all_literal(inputs):
+        if self.fold and eqn.out.size <= FOLD_LIMIT and eqn.primitive.foldable and \
+                _all_literal(inputs):
             with np.errstate(all="ignore"):
                 value = eqn.primitive.impl(*[a.value for a in inputs], **eqn.params)
             return Literal(np.asarray(value, dtype=eqn.out.dtype))
@@ -235,25 +236,15 @@ def _scatter_add(eqn, inputs, producers):
     return None
 
 
-def freeze(value):
-    """A hashable stand-in for a params value (slices and lists are not hashable)."""
-    if isinstance(value, slice):
-        return ("slice", value.start, value.stop, value.step)
-    if isinstance(value, (tuple, list)):
-        return tuple(freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, value.tobytes())
-    return value
-
-
 def _atom_key(atom):
     if isinstance(atom, Var):
         return id(atom)
-    if atom.size == 1:
+    if atom.size <= LITERAL_KEY_SIZE:     # equal small constants (seed matrices) are equal
         return ("literal", atom.shape, atom.dtype.str, atom.value.tobytes())
     return ("literal", id(atom))
+
+
+LITERAL_KEY_SIZE = 1024
 
 
 def dce(graph: Graph) -> Graph:

@@ -65,6 +65,8 @@ def linearize_reverse(graph: Graph, primals, active_inputs):
 def _reverse_rule(eqn, inputs, out, ct, wanted):
     primitive, params = eqn.primitive, eqn.params
     if primitive.vjp_joint is not None:
+        if primitive.vjp_wants:
+            return primitive.vjp_joint(inputs, out, ct, wanted=wanted, **params)
         return primitive.vjp_joint(inputs, out, ct, **params)
     results = []
     for rule, want in zip(primitive.vjp, wanted):

@@ -1,0 +1,171 @@
+"""Dormand-Prince 5(4) with error control, written once in Numba's subset.
+
+`dopri5_loop` calls one global, `rhs(y, t, extra) -> dy/dt`.  Like the optimizer loops
+(optimize/loops.py), it runs as Python with `rhs` bound to the right-hand side's program (the
+numpy backend, or a right-hand side that is not one kernel), or compiled whole with the
+right-hand side's kernel: one native call for the whole integration.
+
+Steps land exactly on the output times (the step is shortened to reach the next one, and the
+step-size controller continues from the unshortened proposal), so outputs carry no
+interpolation error.  The stiffness test is Hairer's (DOPRI5, Hairer, Norsett & Wanner,
+"Solving ODEs I", II.10): h * |lambda| estimated from the last two stages above 3.25 for 15
+accepted steps means the problem is stiff for an explicit method.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from optiad.codegen.cache import DECORATOR, load_kernel
+from optiad.codegen.loop import kernel_ready
+from optiad.codegen.plan import single_kernel
+from optiad.errors import SolverError
+from optiad.optimize.loops import _source, python_loop
+
+OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3
+
+
+def rms_norm(v, scale):
+    total = 0.0
+    for i in range(v.size):
+        total += (v[i] / scale[i]) ** 2
+    return math.sqrt(total / max(v.size, 1))
+
+
+def initial_step(y, t, f0, extra, rtol, atol, t_end):
+    """Hairer's starting step (as scipy.integrate's select_initial_step)."""
+    scale = atol + np.abs(y) * rtol
+    d0, d1 = rms_norm(y, scale), rms_norm(f0, scale)
+    h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+    h0 = min(h0, t_end - t)
+    f1 = rhs(y + h0 * f0, t + h0, extra)  # noqa: F821 -- bound by the caller
+    d2 = rms_norm(f1 - f0, scale) / h0
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** 0.2
+    return min(100 * h0, h1)
+
+
+def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_steps):
+    """Returns (ys of shape (len(times), n), status, t reached)."""
+    n, nt = y0.size, times.size
+    ys = np.empty((nt, n))
+    ys[0] = y0
+    y = y0.copy()
+    t = times[0]
+    t_end = times[nt - 1]
+    k1 = rhs(y, t, extra)  # noqa: F821
+    h = first_step if first_step > 0 else initial_step(y, t, k1, extra, rtol, atol, t_end)
+    j, steps, stiff_steps, non_stiff = 1, 0, 0, 0
+    while j < nt:
+        if steps >= max_steps:
+            return ys, 1, t
+        steps += 1
+        proposal = h
+        last = t + h >= times[j]
+        if last:
+            h = times[j] - t
+        k2 = rhs(y + h * (k1 / 5), t + h / 5, extra)  # noqa: F821
+        k3 = rhs(y + h * (3 / 40 * k1 + 9 / 40 * k2), t + 3 * h / 10, extra)  # noqa: F821
+        k4 = rhs(y + h * (44 / 45 * k1 - 56 / 15 * k2 + 32 / 9 * k3), t + 4 * h / 5,  # noqa
+                 extra)
+        k5 = rhs(y + h * (19372 / 6561 * k1 - 25360 / 2187 * k2 + 64448 / 6561 * k3  # noqa
+                          - 212 / 729 * k4), t + 8 * h / 9, extra)
+        y_stage = y + h * (9017 / 3168 * k1 - 355 / 33 * k2 + 46732 / 5247 * k3
+                           + 49 / 176 * k4 - 5103 / 18656 * k5)
+        k6 = rhs(y_stage, t + h, extra)  # noqa: F821
+        y_new = y + h * (35 / 384 * k1 + 500 / 1113 * k3 + 125 / 192 * k4
+                         - 2187 / 6784 * k5 + 11 / 84 * k6)
+        k7 = rhs(y_new, t + h, extra)  # noqa: F821
+        error = h * (-71 / 57600 * k1 + 71 / 16695 * k3 - 71 / 1920 * k4
+                     + 17253 / 339200 * k5 - 22 / 525 * k6 + 1 / 40 * k7)
+        scale = atol + np.maximum(np.abs(y), np.abs(y_new)) * rtol
+        norm = rms_norm(error, scale)
+        if not math.isfinite(norm):
+            norm = 1e10
+        if norm <= 1.0:
+            # Hairer's stiffness test on the accepted step
+            num = rms_norm(k7 - k6, np.ones(n))
+            den = rms_norm(y_new - y_stage, np.ones(n))
+            if den > 0.0 and h * num / den > 3.25:
+                non_stiff = 0
+                stiff_steps += 1
+                if stiff_steps >= 15:
+                    return ys, 3, t
+            else:
+                non_stiff += 1
+                if non_stiff >= 6:
+                    stiff_steps = 0
+            t = times[j] if last else t + h
+            y = y_new
+            k1 = k7
+            if last:
+                ys[j] = y
+                j += 1
+                h = proposal
+            factor = 10.0 if norm == 0.0 else min(10.0, 0.9 * norm ** -0.2)
+            h = h * max(factor, 0.2)
+        else:
+            h = h * max(0.2, 0.9 * norm ** -0.2)
+        if h <= 16 * 2.2e-16 * max(abs(t), 1.0):
+            return ys, 2, t
+    return ys, 0, t
+
+
+FUNCTIONS = (rms_norm, initial_step, dopri5_loop)
+_COMPILED: dict = {}
+
+
+def _compiled(body):
+    """The loop compiled with the right-hand side's kernel (None if it is not one kernel)."""
+    if body.key not in _COMPILED:
+        kernel = single_kernel(kernel_ready(body.graph))
+        if kernel is None:
+            _COMPILED[body.key] = None
+        else:
+            kernel_source, constants = kernel
+            n_params = len(body.graph.invars) - 2
+            arguments = ["y", "t"] + [f"extra[{k}]" for k in range(n_params + len(constants))]
+            adapter = (f"{DECORATOR}def rhs(y, t, extra):\n"
+                       f"    return kernel({', '.join(arguments)})[0]\n")
+            loop = "\n\n".join(DECORATOR + _source([f]) for f in FUNCTIONS)
+            source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
+            _COMPILED[body.key] = (load_kernel(source, "dopri5_loop"), constants)
+    return _COMPILED[body.key]
+
+
+def solve(system, y0, params, times, rtol, atol, options):
+    compiled = _compiled(system.body) if system.backend == "numba" else None
+    first_step = float(options.get("first_step") or 0.0)
+    max_steps = int(options.get("max_steps", 100_000))
+    if compiled is not None:
+        loop, constants = compiled
+        extra = tuple(float(p) if np.ndim(p) == 0 else np.ascontiguousarray(p)
+                      for p in params) + tuple(constants)
+        ys, status, t = loop(np.ascontiguousarray(y0, dtype=np.float64), times, extra,
+                             rtol, atol, first_step, max_steps)
+    else:
+        run = system.body.program(system.backend)
+        loop = python_loop(FUNCTIONS, None, None,
+                           rhs=lambda y, t, extra: np.asarray(run(y, t, *extra)[0]))
+        ys, status, t = loop(np.asarray(y0, dtype=np.float64), times, tuple(params), rtol, atol,
+                             first_step, max_steps)
+    if status != OK:
+        raise SolverError(failure_message("dopri5", status, t, times, max_steps))
+    return ys
+
+
+def failure_message(method, status, t, times, max_steps):
+    reason = {TOO_MANY_STEPS: f"took {max_steps} steps without reaching the end",
+              STEP_UNDERFLOW: "needed a step size below the floating-point resolution",
+              STIFF: "detected stiffness (an explicit method would need tiny steps)"}[status]
+    hint = "use a stiff method: method='BDF' or 'Radau' (or 'LSODA')" if status != \
+        STEP_UNDERFLOW else "the solution may blow up there; check the right-hand side and " \
+        "parameters, loosen rtol/atol, or use method='BDF' or 'Radau'"
+    if status == TOO_MANY_STEPS:
+        hint += f", or raise max_steps (now {max_steps})"
+    return (f"odeint with method={method!r} {reason} at t = {t:.6g} (integrating from "
+            f"{times[0]:.6g} to {times[-1]:.6g}); {hint}.")

@@ -1,0 +1,170 @@
+"""The `odeint` primitive: an adaptive or stiff integration as one differentiable equation.
+
+    ys = odeint[rhs, grid, method, rtol, atol, options] y0 *params      ys: (len(t), len(y0))
+
+`rhs` is the traced right-hand side (y, t, *params) -> dy/dt, `grid` the output times.  The
+derivative rules solve ODEs too (the continuous sensitivities, accurate to the tolerances):
+
+    forward (jvp)   the system extended with one forward sensitivity s = dy: ds/dt = J_y s +
+                    J_p dp, s(t0) = dy0 -- again an `odeint` equation, so rules apply to it too
+                    (second derivatives are forward over forward sensitivities);
+    reverse (vjp)   "forward": the extended system with one sensitivity column per parameter,
+                    contracted with the cotangent (few parameters; differentiable again);
+                    "adjoint": one backward solve of the adjoint equations (many parameters;
+                    stiff.adjoint_gradient; first order only).
+                    "auto" picks by the cost model in `choose_sensitivity`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from optiad.errors import OptiadError
+from optiad.ode import dopri5, stiff
+from optiad.ode.system import System, sensitivity_body
+from optiad.primitives.core import Zero, bind, defprimitive
+
+SOLVERS = {
+    "dopri5": dopri5.solve,
+    "RK45": partial(stiff.solve, method="RK45"),
+    "DOP853": partial(stiff.solve, method="DOP853"),
+    "BDF": partial(stiff.solve, method="BDF"),
+    "Radau": partial(stiff.solve, method="Radau"),
+    "LSODA": partial(stiff.solve, method="LSODA"),
+}
+SENSITIVITIES = ("auto", "forward", "adjoint")
+
+
+class Grid:
+    """The output times, as a primitive parameter (hashable, printed short)."""
+
+    def __init__(self, times):
+        self.times = np.array(times, dtype=np.float64)
+        self.times.flags.writeable = False
+        self._key = self.times.tobytes()
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, Grid) and other._key == self._key
+
+    def __str__(self):
+        return f"t[{self.times.size}:{self.times[0]:g}..{self.times[-1]:g}]"
+
+
+def choose_sensitivity(n_states: int, n_directions: int) -> str:
+    """Forward sensitivities cost one more directional derivative of the right-hand side per
+    parameter and step (K of them); the adjoint costs about four evaluations per step whatever
+    K is (a second forward pass with dense output, then the backward sweep), and gives no
+    second derivatives.  So: forward while the parameters are few -- up to 16, or twice the
+    number of states -- adjoint beyond."""
+    return "forward" if n_directions <= max(16, 2 * n_states) else "adjoint"
+
+
+def _run(backend, y0, *params, rhs, grid, method, rtol, atol, options):
+    return SOLVERS[method](System(rhs, backend), y0, params, grid.times, rtol, atol,
+                           dict(options))
+
+
+def _shape(y0, *params, rhs, grid, method, rtol, atol, options):
+    return (grid.times.size, y0.shape[0]), np.dtype(np.float64)
+
+
+def _param_sizes(params):
+    return [int(np.prod(np.shape(p), dtype=int)) for p in params]
+
+
+def _jvp(primals, out, tangents, **params):
+    from optiad import numpy as onp
+    y0, values = primals[0], primals[1:]
+    n = out.shape[1]
+    on = [not isinstance(t, Zero) for t in tangents[1:]]
+    d_y0 = np.zeros(n) if isinstance(tangents[0], Zero) else tangents[0]
+    seeds = [onp.reshape(t, tuple(np.shape(p)) + (1,))
+             for t, p, o in zip(tangents[1:], values, on) if o]
+    extended = sensitivity_body(params["rhs"], on, 1)
+    ys = bind(odeint_p, [onp.concatenate([y0, d_y0]), *values, *seeds],
+              dict(params, rhs=extended))
+    return ys[:, n:]
+
+
+def _vjp(primals, out, ct, *, wanted, **params):
+    from optiad import numpy as onp
+    y0, values = primals[0], primals[1:]
+    nt, n = out.shape
+    sizes = _param_sizes(values)
+    on = list(wanted[1:])
+    count = (n if wanted[0] else 0) + sum(s for s, o in zip(sizes, on) if o)
+    mode = dict(params["options"]).get("sensitivity", "auto")
+    if mode == "auto":
+        mode = choose_sensitivity(n, count)
+    if mode == "adjoint":
+        flat = bind(odeint_adjoint_p, [y0, *values, ct], params)
+        pieces, offset = [flat[:n] if wanted[0] else None], n
+        for value, size, o in zip(values, sizes, on):
+            pieces.append(onp.reshape(flat[offset:offset + size], np.shape(value)) if o
+                          else None)
+            offset += size
+        return pieces
+    # forward sensitivities: one column per wanted scalar, contracted with the cotangent
+    start = np.zeros((count, n))        # row k: the initial sensitivity along direction k
+    if wanted[0]:
+        start[:n] = np.eye(n)
+    seeds, offset = [], n if wanted[0] else 0
+    for value, size, o in zip(values, sizes, on):
+        if o:
+            seed = np.zeros((size, count))
+            seed[:, offset:offset + size] = np.eye(size)
+            seeds.append(seed.reshape(tuple(np.shape(value)) + (count,)))
+            offset += size
+    extended = sensitivity_body(params["rhs"], on, count)
+    ys = bind(odeint_p, [onp.concatenate([y0, start.reshape(-1)]), *values, *seeds],
+              dict(params, rhs=extended))
+    sensitivities = onp.reshape(ys[:, n:], (nt, count, n))
+    gradient = onp.sum(onp.reshape(ct, (nt, 1, n)) * sensitivities, axis=(0, 2))
+    pieces, offset = [], 0
+    if wanted[0]:
+        pieces.append(gradient[:n])
+        offset = n
+    else:
+        pieces.append(None)
+    for value, size, o in zip(values, sizes, on):
+        if o:
+            pieces.append(onp.reshape(gradient[offset:offset + size], np.shape(value)))
+            offset += size
+        else:
+            pieces.append(None)
+    return pieces
+
+
+def _adjoint_run(backend, y0, *rest, rhs, grid, method, rtol, atol, options):
+    params, ct = rest[:-1], rest[-1]
+    scipy_method = "RK45" if method == "dopri5" else method
+    return stiff.adjoint_gradient(System(rhs, backend), y0, params, grid.times, ct, rtol, atol,
+                                  dict(options), scipy_method)
+
+
+def _adjoint_shape(y0, *rest, **params):
+    return (y0.shape[0] + sum(_param_sizes(rest[:-1])),), np.dtype(np.float64)
+
+
+def _no_second_order(*args, **kwargs):
+    raise OptiadError("second derivatives of an ODE solution are not available through the "
+                      "adjoint method; pass sensitivity='forward' to odeint (forward "
+                      "sensitivities are differentiable again)")
+
+
+odeint_p = defprimitive(
+    "odeint", impl=partial(_run, "numpy"), shape=_shape, jvp_joint=_jvp, vjp_joint=_vjp,
+    vjp_wants=True, foldable=False,
+    numba_step=lambda eqn: partial(_run, "numba", **eqn.params),
+    doc="an ODE solution at the grid's times, by an adaptive or stiff integrator")
+
+odeint_adjoint_p = defprimitive(
+    "odeint_adjoint", impl=partial(_adjoint_run, "numpy"), shape=_adjoint_shape,
+    jvp_joint=_no_second_order, vjp_joint=_no_second_order, foldable=False,
+    numba_step=lambda eqn: partial(_adjoint_run, "numba", **eqn.params),
+    doc="the reverse-mode product of an ODE solution by the adjoint method (first order)")
