@@ -102,7 +102,11 @@ def scan(body, init, xs=None, length=None, *, reverse=False, checkpoint=None):
     packed = scan_p_bind(captured, init_leaves, x_leaves, graph, length, carry_shapes, y_shapes,
                          bool(reverse), True)
     final, ys, _ = regions(packed, length, carry_shapes, y_shapes, True)
-    return rebuild_carry(unpack(final, carry_shapes)), y_rebuild[0](unpack(ys, y_shapes))
+    carry, ys = unpack(final, carry_shapes), unpack(ys, y_shapes)
+    if not isinstance(packed, Tracer):       # run eagerly: plain floats and arrays out
+        carry = [float(c) if np.ndim(c) == 0 else np.asarray(c) for c in carry]
+        ys = [np.asarray(y) for y in ys]
+    return rebuild_carry(carry), y_rebuild[0](ys)
 
 
 def _loop_length(x_leaves, length):

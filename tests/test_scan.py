@@ -93,3 +93,13 @@ def test_scan_errors_name_the_problem():
         ad.scan(lambda c, x: c, 0.0, XS)
     with pytest.raises(ArgumentError, match="ints"):
         ad.fori_loop(0.5j, 3, lambda i, c: c, 0.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import optiad.control
+    import optiad.ode
+    for module in (optiad.control, optiad.ode):
+        failed, attempted = doctest.testmod(module)
+        assert attempted and not failed, module.__name__

@@ -22,6 +22,7 @@ from optiad.codegen.cache import DECORATOR, load_kernel
 from optiad.codegen.loop import kernel_ready
 from optiad.codegen.plan import single_kernel
 from optiad.errors import SolverError
+from optiad.transforms.scalarize import scalarize
 from optiad.optimize.loops import _source, python_loop
 
 OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3
@@ -122,7 +123,8 @@ _COMPILED: dict = {}
 def _compiled(body):
     """The loop compiled with the right-hand side's kernel (None if it is not one kernel)."""
     if body.key not in _COMPILED:
-        kernel = single_kernel(kernel_ready(body.graph))
+        graph = body.graph       # tiny arrays as scalars: one allocation per call, the result
+        kernel = single_kernel(kernel_ready(scalarize(graph) or graph))
         if kernel is None:
             _COMPILED[body.key] = None
         else:

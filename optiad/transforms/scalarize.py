@@ -32,7 +32,8 @@ MAX_ELEMENT_OPS = 4000   # a graph this large as scalar statements compiles too 
 
 def _objects(shape, elements):
     array = np.empty(len(elements), dtype=object)
-    array[:] = elements
+    for k, element in enumerate(elements):     # one by one: NumPy would convert a list
+        array[k] = element
     return array.reshape(shape)
 
 
