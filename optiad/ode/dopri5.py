@@ -21,9 +21,9 @@ import numpy as np
 from optiad.codegen.cache import DECORATOR, load_kernel
 from optiad.codegen.loop import kernel_ready
 from optiad.codegen.plan import single_kernel
+from optiad.codegen.subset import as_python, source_of
 from optiad.errors import SolverError
 from optiad.transforms.scalarize import scalarize
-from optiad.optimize.loops import _source, python_loop
 
 OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3
 
@@ -133,7 +133,7 @@ def _compiled(body):
             arguments = ["y", "t"] + [f"extra[{k}]" for k in range(n_params + len(constants))]
             adapter = (f"{DECORATOR}def rhs(y, t, extra):\n"
                        f"    return kernel({', '.join(arguments)})[0]\n")
-            loop = "\n\n".join(DECORATOR + _source([f]) for f in FUNCTIONS)
+            loop = "\n\n".join(DECORATOR + source_of([f]) for f in FUNCTIONS)
             source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
             _COMPILED[body.key] = (load_kernel(source, "dopri5_loop"), constants)
     return _COMPILED[body.key]
@@ -151,8 +151,7 @@ def solve(system, y0, params, times, rtol, atol, options):
                              rtol, atol, first_step, max_steps)
     else:
         run = system.body.program(system.backend)
-        loop = python_loop(FUNCTIONS, None, None,
-                           rhs=lambda y, t, extra: np.asarray(run(y, t, *extra)[0]))
+        loop = as_python(FUNCTIONS, rhs=lambda y, t, extra: np.asarray(run(y, t, *extra)[0]))
         ys, status, t = loop(np.asarray(y0, dtype=np.float64), times, tuple(params), rtol, atol,
                              first_step, max_steps)
     if status != OK:

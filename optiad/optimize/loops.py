@@ -22,37 +22,19 @@ from __future__ import annotations
 
 import atexit
 import inspect
-import linecache
-import math
 import pickle
 import subprocess
 import sys
 import threading
 
-import numpy as np
-
 from optiad.codegen.cache import DECORATOR, compiled_marker, load_kernel
 from optiad.codegen.plan import single_kernel
-
-_CODE: dict = {}
-
-
-def _source(functions) -> str:
-    return "\n\n".join(inspect.getsource(f) for f in functions)
+from optiad.codegen.subset import as_python
 
 
-def python_loop(functions, objective, progress, **bindings):
+def python_loop(functions, objective, progress):
     """The last function of `functions`, executed as Python with the globals bound."""
-    key = tuple(functions)
-    if key not in _CODE:
-        filename = f"<optiad loop {functions[-1].__name__}>"
-        source = _source(functions)
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        _CODE[key] = compile(source, filename, "exec")
-    namespace = {"np": np, "math": math, "objective": objective, "progress": progress,
-                 **bindings}
-    exec(_CODE[key], namespace)  # noqa: S102 (optiad's own source)
-    return namespace[functions[-1].__name__]
+    return as_python(functions, objective=objective, progress=progress)
 
 
 def compiled_loop(functions, graph, n_inputs):

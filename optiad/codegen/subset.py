@@ -1,0 +1,38 @@
+"""Functions written once in Numba's subset of Python, run either way.
+
+The optimizer loops (optimize/lbfgs.py, gd.py, line_search.py) and the ODE integrator
+(ode/dopri5.py) call globals they do not define (`objective`, `progress`, `rhs`).  Compiled,
+those globals are other @njit functions in the same generated module; as Python,
+`as_python` executes the same source with the globals bound to Python callables.  One text,
+so both take the same steps.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import math
+
+import numpy as np
+
+_CODE: dict = {}
+
+
+def source_of(functions) -> str:
+    """The functions' source text, in order (for a generated module)."""
+    return "\n\n".join(inspect.getsource(f) for f in functions)
+
+
+def as_python(functions, **bindings):
+    """The last function of `functions`, executed as Python with `bindings` as its globals
+    (np and math are always there).  The source is registered with linecache, so tracebacks
+    show its lines."""
+    key = tuple(functions)
+    if key not in _CODE:
+        filename = f"<optiad loop {functions[-1].__name__}>"
+        source = source_of(functions)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        _CODE[key] = compile(source, filename, "exec")
+    namespace = {"np": np, "math": math, **bindings}
+    exec(_CODE[key], namespace)  # noqa: S102 (optiad's own source)
+    return namespace[functions[-1].__name__]
