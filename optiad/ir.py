@@ -157,6 +157,19 @@ def freeze(value):
     return value
 
 
+def atom_key(atom):
+    """What makes two inputs the same for common-subexpression elimination: the variable
+    itself, or a small constant's value (equal seed matrices built twice are equal)."""
+    if isinstance(atom, Var):
+        return id(atom)
+    if atom.size <= LITERAL_KEY_SIZE:
+        return ("literal", atom.shape, atom.dtype.str, atom.value.tobytes())
+    return ("literal", id(atom))
+
+
+LITERAL_KEY_SIZE = 1024
+
+
 def split_by_direction(eqns, direction_inputs):
     """(equations independent of the direction inputs, equations depending on them)."""
     varying = {id(v) for v in direction_inputs}

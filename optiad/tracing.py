@@ -28,7 +28,7 @@ from optiad.errors import (
     where,
     where_raised,
 )
-from optiad.ir import Eqn, Graph, Literal, Var, freeze
+from optiad.ir import Eqn, Graph, Literal, Var, atom_key, freeze
 
 UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
 FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) -> optiad impl
@@ -102,16 +102,8 @@ class Builder:
 
 
 def _record_key(primitive, inputs, params):
-    """A key equal for equal operations on equal values, or None (large constants)."""
-    atoms = []
-    for atom in inputs:
-        if isinstance(atom, Var):
-            atoms.append(id(atom))
-        elif atom.size <= 1024:
-            atoms.append((atom.shape, atom.dtype.str, atom.value.tobytes()))
-        else:
-            return None
-    key = (primitive, tuple(atoms), freeze(params) if params else ())
+    """A key equal for equal operations on equal values (ir.atom_key), or None."""
+    key = (primitive, tuple([atom_key(a) for a in inputs]), freeze(params) if params else ())
     try:
         hash(key)
     except TypeError:   # an unhashable parameter

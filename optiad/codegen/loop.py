@@ -25,7 +25,7 @@ import numpy as np
 from optiad.codegen.cache import DECORATOR, load_kernel
 from optiad.codegen.plan import single_kernel
 from optiad.ir import Eqn, Graph, Literal, Var
-from optiad.primitives.control import run_scan, sizes
+from optiad.primitives.control import packed_size, run_scan, sizes
 from optiad.transforms.scalarize import MAX_SIZE, scalarizable, scalarize
 
 
@@ -103,9 +103,8 @@ class CompiledScan:
         n_carry = len(carry_shapes)
         converted = [float(a) if np.ndim(a) == 0 and k < n_consts + n_carry else
                      np.ascontiguousarray(a) for k, a in enumerate(args)]
-        out = np.empty(sum(sizes(carry_shapes)) + params["length"] * sum(
-            sizes(params["y_shapes"])) + (params["length"] * sum(sizes(carry_shapes))
-                                          if params["store"] else 0))
+        out = np.empty(packed_size(params["length"], carry_shapes, params["y_shapes"],
+                                   params["store"]))
         return self.function(params["length"], out, *converted, *self.constants)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from optiad.control import scan
 from optiad.errors import ArgumentError, OptiadError, ShapeError
 from optiad.ode.solve import SENSITIVITIES, SOLVERS, Grid, odeint_p
-from optiad.primitives.control import Body
+from optiad.primitives.control import body_of
 from optiad.primitives.core import bind
 from optiad.tracing import Tracer, trace_function
 
@@ -68,7 +68,7 @@ def odeint(rhs, y0, t, *params, method="dopri5", rtol=1e-8, atol=1e-10, steps=No
     options = (("sensitivity", sensitivity), ("max_steps", int(max_steps)),
                ("first_step", first_step), ("max_step", max_step))
     return bind(odeint_p, [y0, *params, *captured],
-                dict(rhs=Body(graph), grid=Grid(times), method=method, rtol=float(rtol),
+                dict(rhs=body_of(graph), grid=Grid(times), method=method, rtol=float(rtol),
                      atol=float(atol), options=options))
 
 

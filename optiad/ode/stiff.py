@@ -34,7 +34,7 @@ def _check(solution, method, times, t_from, t_to, hint=None):
             f"{t_from:.6g} to {t_to:.6g}): {solution.message.rstrip('.')}; {hint}.")
 
 
-def _options(method, options):
+def _options(options):
     kept = {}
     for name in ("first_step", "max_step", "min_step"):
         if options.get(name) is not None:
@@ -49,7 +49,7 @@ def solve(system, y0, params, times, rtol, atol, options, method):
     # so a failure can say how far the integration got
     solution = solve_ivp(system.rhs(params), (times[0], times[-1]), np.asarray(y0, float),
                          method=SCIPY_NAMES[method], dense_output=True, rtol=rtol, atol=atol,
-                         **extra, **_options(method, options))
+                         **extra, **_options(options))
     _check(solution, method, times, times[0], times[-1])
     ys = solution.sol(times).T
     ys[0] = y0
@@ -65,7 +65,7 @@ def adjoint_gradient(system, y0, params, times, ct, rtol, atol, options, method)
     extra = {"jac": system.state_jacobian(params)} if implicit else {}
     forward = solve_ivp(rhs, (times[0], times[-1]), np.asarray(y0, float), method=scipy_method,
                         dense_output=True, rtol=rtol, atol=atol, **extra,
-                        **_options(method, options))
+                        **_options(options))
     _check(forward, method, times, times[0], times[-1])
     n = len(y0)
     vjp = system.vjp(params)

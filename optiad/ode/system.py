@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.backends import make_program
-from optiad.primitives.control import Body
+from optiad.primitives.control import Body, body_of
 from optiad.primitives.core import Zero
 
 
@@ -31,7 +31,7 @@ def _trace(fn, shapes) -> Body:
     from optiad.tracing import trace_function
     traced = trace_function(fn, [("traced", s, False) for s in shapes])
     assert not traced.captured, "a derived right-hand side closes over nothing"
-    return Body(traced.graph)
+    return body_of(traced.graph)
 
 
 def _directions_over(graph, n_state, with_params, columns=None):

@@ -22,6 +22,7 @@ The numba backend compiles a loop whose body is one kernel into one native loop
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -32,11 +33,13 @@ from optiad.primitives.core import Zero, bind, defprimitive
 
 class Body:
     """A loop body as a primitive parameter: prints as a short hash, equal when the programs
-    (and their constants) are equal, so common-subexpression elimination merges equal loops."""
+    (and their constants) are equal, so common-subexpression elimination merges equal loops.
+    Make one with `body_of(graph)`: equal programs share one Body, and so the programs
+    compiled from it, across traces (grad and hessian of the same model)."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, key: str):
         self.graph = graph
-        self.key = graph.fingerprint()[:16]
+        self.key = key
         self._programs: dict = {}
 
     def __hash__(self):
@@ -54,6 +57,18 @@ class Body:
             from optiad.backends import make_program
             self._programs[backend] = make_program(self.graph, backend)
         return self._programs[backend]
+
+
+_BODIES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def body_of(graph: Graph) -> Body:
+    """The Body of this program (the same object for an equal program traced again)."""
+    key = graph.fingerprint()[:16]
+    body = _BODIES.get(key)
+    if body is None:
+        body = _BODIES[key] = Body(graph, key)
+    return body
 
 
 def sizes(shapes) -> list[int]:
@@ -150,7 +165,7 @@ def trace_body(fn, shapes) -> tuple[Graph, list]:
 
 
 def scan_p_bind(consts, init, xs, graph, length, carry_shapes, y_shapes, reverse, store):
-    params = dict(body=Body(graph), length=length, n_consts=len(consts),
+    params = dict(body=body_of(graph), length=length, n_consts=len(consts),
                   carry_shapes=tuple(map(tuple, carry_shapes)),
                   y_shapes=tuple(map(tuple, y_shapes)), reverse=reverse, store=store)
     return bind(scan_p, [*consts, *init, *xs], params)

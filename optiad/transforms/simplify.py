@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad.ir import Eqn, Graph, Literal, Var, freeze
+from optiad.ir import Eqn, Graph, Literal, Var, atom_key, freeze
 from optiad.primitives.core import REGISTRY
 
 FOLD_LIMIT = 100_000   # do not bake larger computed constants into a graph
@@ -65,7 +65,7 @@ class Simplifier:
         if new is None:
             new = Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
         if self.share:
-            key = (new.primitive.name, tuple([_atom_key(a) for a in new.inputs]),
+            key = (new.primitive.name, tuple([atom_key(a) for a in new.inputs]),
                    freeze(new.params) if new.params else ())
             existing = self.seen.get(key)
             if existing is not None:
@@ -236,15 +236,6 @@ def _scatter_add(eqn, inputs, producers):
     return None
 
 
-def _atom_key(atom):
-    if isinstance(atom, Var):
-        return id(atom)
-    if atom.size <= LITERAL_KEY_SIZE:     # equal small constants (seed matrices) are equal
-        return ("literal", atom.shape, atom.dtype.str, atom.value.tobytes())
-    return ("literal", id(atom))
-
-
-LITERAL_KEY_SIZE = 1024
 
 
 def dce(graph: Graph) -> Graph:
