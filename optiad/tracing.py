@@ -103,11 +103,16 @@ class Builder:
 
 def _record_key(primitive, inputs, params):
     """A key equal for equal operations on equal values (ir.atom_key), or None."""
-    key = (primitive, tuple([atom_key(a) for a in inputs]), freeze(params) if params else ())
+    atoms = tuple([id(a) if type(a) is Var else atom_key(a) for a in inputs])
+    key = (primitive, atoms, tuple(params.items())) if params else (primitive, atoms)
     try:
         hash(key)
-    except TypeError:   # an unhashable parameter
-        return None
+    except TypeError:   # a slice or list among the params: the slower, hashable form
+        key = (primitive, atoms, freeze(params))
+        try:
+            hash(key)
+        except TypeError:
+            return None
     return key
 
 
