@@ -543,3 +543,33 @@ def value_and_grad_program(fn, args):
     entry = _derived(fn, signature, ("grad", positions, True),
                      lambda g: grad_graph(g, positions, with_value=True), "numpy")
     return entry.graph, list(signature.traced_values[1:]) + list(entry.captured)
+
+
+PROGRAMS = {   # what `derivative_program` can show: kind -> builder(graph, positions)
+    "value": lambda graph, positions: graph,
+    "grad": lambda graph, positions: grad_graph(graph, positions, with_value=True),
+    "hvp": lambda graph, positions: hvp_graph(graph, positions),
+    "jvp": lambda graph, positions: jvp_graph(graph, positions),
+    "vjp": lambda graph, positions: vjp_graph(graph, positions),
+}
+
+
+def derivative_program(fn, args, kind="value"):
+    """The Graph optiad runs for fn(*args) ("value") or for its derivative with respect to
+    args[0]: "grad" (value and gradient), "hvp" (inputs: args, then the vector), "jvp" (value
+    and one directional derivative), "vjp" (value and one cotangent pulled back).  Extra inputs
+    after args's are the captured constants.  For reading what a derivative costs, as
+    `optiad trace` does.
+
+    >>> import numpy as np, optiad as ad
+    >>> graph = ad.api.derivative_program(lambda x: np.sum(x * x), (np.ones(3),), "grad")
+    >>> len(graph.outvars)        # the value and the gradient
+    2
+    """
+    if kind not in PROGRAMS:
+        raise ArgumentError(f"unknown program kind {kind!r}; valid: {', '.join(PROGRAMS)}")
+    signature = Signature(args, () if kind == "value" else (0,), ())
+    positions = () if kind == "value" else _traced_positions(signature, (0,))
+    entry = _derived(fn, signature, ("program", kind, positions),
+                     lambda graph: PROGRAMS[kind](graph, positions), "numpy")
+    return entry.graph

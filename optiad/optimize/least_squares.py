@@ -9,6 +9,7 @@ inverted through the SVD of J, dropping singular values below eps * max(m, n) * 
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -16,6 +17,10 @@ import scipy.optimize
 
 from optiad.api import jacobian
 from optiad.errors import OptiadError
+
+# the keyword options scipy.optimize.least_squares takes besides those least_squares sets
+SCIPY_OPTIONS = tuple(name for name in inspect.signature(scipy.optimize.least_squares).parameters
+                      if name not in ("fun", "x0", "jac", "bounds", "method", "args", "kwargs"))
 
 
 def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf),
@@ -31,6 +36,10 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
                           "dogbox")
     if "jac" in options:
         raise OptiadError("least_squares computes the Jacobian itself; remove jac=")
+    unknown = sorted(set(options) - set(SCIPY_OPTIONS))
+    if unknown:
+        raise OptiadError(f"unknown option(s) {unknown} for least_squares method {method!r}; "
+                          f"valid options: {', '.join(SCIPY_OPTIONS)}")
     x0 = np.array(x0, dtype=np.float64).reshape(-1)
     args = tuple(args)
     with np.errstate(all="ignore"):      # non-finite residuals get the error below instead
