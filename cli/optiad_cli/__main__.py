@@ -1,0 +1,3 @@
+from optiad_cli.main import main
+
+main()

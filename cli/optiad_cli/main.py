@@ -1,0 +1,217 @@
+"""The `optiad` command: solve, check and trace problems described in problem.toml files.
+
+Exit status: 0 success; 1 the solver did not converge or the expected solution was missed;
+2 a user error (bad problem file, model, data or option), printed as one paragraph without a
+traceback; 3 an internal error of optiad (a bug: the traceback shows with OPTIAD_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from optiad.errors import OptiadError
+from optiad_cli.schema import ProblemError
+
+USER_ERROR, NOT_CONVERGED, INTERNAL_ERROR = 2, 1, 3
+
+
+def _stderr():
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _stdout():
+    """Tables at least 100 columns wide when not on a terminal (logs, pipes, tests)."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+
+
+def reports_errors(command):
+    """Run a command body; user errors become a message on stderr and exit status 2."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except OptiadError as error:
+            message = str(error)
+            problem_file = kwargs.get("problem_file")
+            if problem_file is not None and not isinstance(error, ProblemError):
+                message = f"{problem_file}: {message}"      # a library error: say which problem
+            _stderr().print(f"optiad: error: {message}", markup=False)
+            sys.exit(USER_ERROR)
+        except KeyboardInterrupt:
+            _stderr().print("optiad: interrupted", markup=False)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except Exception as error:  # noqa: BLE001 -- user code or an optiad bug: no traceback
+            problem_file = kwargs.get("problem_file")
+            location = _model_frame(error)
+            if location is not None:
+                _stderr().print(f"optiad: error: {location[0]}, line {location[1]}: the model "
+                                f"raised {type(error).__name__}: {error}", markup=False)
+                sys.exit(USER_ERROR)
+            if os.environ.get("OPTIAD_DEBUG"):
+                traceback.print_exc()
+            _stderr().print(f"optiad: internal error while running {problem_file}: "
+                            f"{type(error).__name__}: {error}.  This is a bug in optiad; "
+                            f"OPTIAD_DEBUG=1 shows the traceback.", markup=False)
+            sys.exit(INTERNAL_ERROR)
+    return run
+
+
+def _model_frame(error):
+    """(file, line) of the innermost frame inside a problem's model file, if the error passed
+    through one (the model files are imported as modules named optiad_problem_model_*)."""
+    models = {Path(m.__file__).resolve() for name, m in list(sys.modules.items())
+              if name.startswith("optiad_problem_model_") and getattr(m, "__file__", None)}
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve() in models]
+    return (frames[-1].filename, frames[-1].lineno) if frames else None
+
+
+PROBLEM = click.argument("problem_file", metavar="PROBLEM.toml",
+                         type=click.Path(path_type=Path))
+BACKEND = click.option("--backend", type=click.Choice(["numba", "numpy"]), default=None,
+                       help="Derivative backend (default: the file's [solver] backend, else "
+                            "$OPTIAD_BACKEND, else numba).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="optiad", prog_name="optiad")
+def main():
+    """optiad: exact derivatives of NumPy models, put to work on problem files.
+
+    \b
+    Example:
+      optiad solve problems/rosenbrock/problem.toml
+      optiad check problems/nist_thurber/problem.toml
+      optiad trace problems/rosenbrock/problem.toml --grad
+
+    The problem-file format is described in docs/problem-files.md.
+    """
+
+
+@main.command()
+@PROBLEM
+@click.option("--method", help="Solver method (overrides [solver] method): trf, lm, dogbox "
+                               "for fits, or a minimize method (lbfgs, trust-krylov, adam, ...).")
+@BACKEND
+@click.option("--json", "json_file", type=click.Path(path_type=Path),
+              help="Write the full result to this JSON file (atomically).")
+@click.option("--plot", "plot_file", type=click.Path(path_type=Path),
+              help="Draw the fit over the data, or the convergence history, to this PNG.")
+@click.option("--quiet", "-q", is_flag=True, help="No live progress.")
+@reports_errors
+def solve(problem_file, method, backend, json_file, plot_file, quiet):
+    """Solve the problem described in PROBLEM.toml and print the result.
+
+    Shows live progress, then a table of the parameters (with standard errors for fits) and
+    the result.  Exit status 0 when the solver converged and the expected solution (if the
+    file gives one) is met, 1 otherwise, 2 on a user error.
+
+    \b
+    Example:
+      optiad solve problems/nist_thurber/problem.toml --method lm --json out.json --plot fit.png
+    """
+    from optiad_cli.problem import Problem
+    from optiad_cli.progress import Progress
+    from optiad_cli.report import (
+        parameter_table,
+        result_record,
+        summary_table,
+        write_json,
+    )
+    from optiad_cli.run import solve as run_solve
+
+    console = _stdout()
+    started = time.perf_counter()
+    problem = Problem.load(problem_file)
+    loaded = time.perf_counter()
+    output = problem.spec["output"]
+    json_file = json_file or (problem.folder / output["json"] if "json" in output else None)
+    plot_file = plot_file or (problem.folder / output["plot"] if "plot" in output else None)
+    method = (method or problem.default_method()).lower()
+    label = "evaluation" if problem.least_squares_method(method) else "iteration"
+    with Progress(_stderr(), label, enabled=not quiet) as progress, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # overflow probes of line searches
+        outcome = run_solve(problem, method, backend, progress)
+    console.print(parameter_table(problem, outcome))
+    console.print(summary_table(problem, outcome))
+    if plot_file is not None:
+        from optiad_cli.plotting import plot
+        plot(problem, outcome, progress.history, plot_file)
+        console.print(f"plot written to {plot_file}")
+    if json_file is not None:
+        timings = {"load": loaded - started, "solve": outcome.seconds,
+                   "total": time.perf_counter() - started}
+        write_json(json_file, result_record(problem, outcome, timings, progress.history))
+        console.print(f"result written to {json_file}")
+    sys.exit(outcome.exit_status)
+
+
+@main.command()
+@PROBLEM
+@click.option("--at", "at", help="Point to check at: comma-separated numbers, or a JSON file "
+                                 "written by `optiad solve --json` (default: the start).")
+@BACKEND
+@click.option("--repeats", default=None, type=int, help="Timing repeats per method (default: "
+                                                        "enough for about 0.2 s each).")
+@reports_errors
+def check(problem_file, at, backend, repeats):
+    """Compare ways to differentiate the problem's model at one point.
+
+    Forward- and reverse-mode AD, 2-point and 3-point finite differences, complex step, and
+    symbolic differentiation through sympy (when the model can be turned into formulas):
+    the largest error of each against the best estimate, and the time per evaluation.  For
+    fits the derivative is the residual Jacobian, otherwise the gradient.
+
+    \b
+    Example:
+      optiad check problems/rosenbrock/problem.toml
+      optiad check problems/nist_misra1a/problem.toml --at 240,5.5e-4
+    """
+    from optiad_cli.checking import check_problem
+    from optiad_cli.problem import Problem
+
+    problem = Problem.load(problem_file)
+    table, worst_ad = check_problem(problem, at, backend, repeats)
+    _stdout().print(table)
+    sys.exit(0 if worst_ad else NOT_CONVERGED)
+
+
+@main.command()
+@PROBLEM
+@click.option("--grad", "program", flag_value="grad", help="The value-and-gradient program.")
+@click.option("--hvp", "program", flag_value="hvp", help="The Hessian-vector-product program.")
+@click.option("--jvp", "program", flag_value="jvp", help="The forward-mode (JVP) program.")
+@click.option("--residuals", is_flag=True, help="Fits: trace the residual vector instead of "
+                                                 "the sum of squares.")
+@click.option("--source", is_flag=True, help="Also print the Python source generated for the "
+                                             "numba backend.")
+@reports_errors
+def trace(problem_file, program, residuals, source):
+    """Print the program optiad traces from the model, or its derivative program.
+
+    \b
+    Example:
+      optiad trace problems/rosenbrock/problem.toml --grad
+      optiad trace problems/nist_misra1a/problem.toml --residuals --jvp --source
+    """
+    from optiad_cli.checking import trace_text
+    from optiad_cli.problem import Problem
+
+    problem = Problem.load(problem_file)
+    click.echo(trace_text(problem, program or "value", residuals, source))
+
+
+if __name__ == "__main__":
+    main()

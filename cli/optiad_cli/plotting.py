@@ -1,0 +1,95 @@
+"""`optiad solve --plot FILE`: the picture a person wants of the result.  Fits draw the fitted
+curve over the data (ode_fit: every observed state), two-feature classifiers their decision
+regions over the examples, everything else the convergence history.  matplotlib's Agg backend:
+no display needed.  The file is written atomically like the JSON.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from optiad_cli.report import write_atomically
+
+GRID = 400
+
+
+def plot(problem, outcome, history, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = problem.built.curve
+    figure, axes = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
+    if problem.kind == "least_squares" and curve:
+        _curve_fit(axes, curve, outcome.x)
+    elif problem.kind == "ode_fit":
+        _ode_fit(axes, curve, outcome.x)
+    elif problem.kind == "classify" and curve["features"].shape[1] == 2:
+        _decision_regions(axes, curve, outcome.x)
+    else:
+        _history(axes, history, problem.built.objective_name)
+    axes.set_title(f"{problem.name}: {outcome.method}, {problem.built.objective_name} "
+                   f"{outcome.objective:.6g}")
+    buffer = io.BytesIO()
+    suffix = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else "png"
+    figure.savefig(buffer, format=suffix if suffix in ("png", "pdf", "svg") else "png", dpi=110)
+    plt.close(figure)
+    write_atomically(path, buffer.getvalue())
+
+
+def _curve_fit(axes, curve, x):
+    axes.plot(curve["x"], curve["y"], "o", ms=3.5, color="0.35", label="data")
+    grid = np.linspace(curve["x"].min(), curve["x"].max(), GRID)
+    axes.plot(grid, np.asarray(curve["model"](x, grid)), "-", lw=1.8, label="fit")
+    axes.set_xlabel(curve["xlabel"])
+    axes.set_ylabel(curve["ylabel"])
+    axes.legend()
+
+
+def _ode_fit(axes, curve, x):
+    grid = np.linspace(curve["t0"], curve["x"].max(), GRID)
+    solution = np.asarray(curve["model"](x, grid))
+    for k, label in enumerate(curve["labels"]):
+        line, = axes.plot(grid, solution[:, k], "-", lw=1.8, label=f"{label} (fit)")
+        axes.plot(curve["x"], curve["y"][:, k], "o", ms=4, color=line.get_color(),
+                  label=f"{label} (data)")
+    if np.all(curve["y"] > 0) and curve["y"].max() / curve["y"].min() > 1e3:
+        axes.set_yscale("log")
+        if curve["x"].min() > 0 and curve["x"].max() / curve["x"].min() > 1e3:
+            axes.set_xscale("log")
+    axes.set_xlabel(curve["xlabel"])
+    axes.legend(fontsize=8)
+
+
+def _decision_regions(axes, curve, x):
+    features, labels = curve["features"], curve["labels"]
+    low, high = features.min(axis=0), features.max(axis=0)
+    pad = 0.1 * (high - low)
+    u, v = np.meshgrid(np.linspace(low[0] - pad[0], high[0] + pad[0], 200),
+                       np.linspace(low[1] - pad[1], high[1] + pad[1], 200))
+    z = np.asarray(curve["model"](x, np.column_stack([u.ravel(), v.ravel()])))
+    predicted = (z > 0).astype(int) if curve["binary"] else np.argmax(z, axis=1)
+    axes.contourf(u, v, predicted.reshape(u.shape), alpha=0.25, cmap="coolwarm")
+    axes.scatter(features[:, 0], features[:, 1], c=labels, s=9, cmap="coolwarm",
+                 edgecolors="none")
+    axes.set_xlabel(curve["names"][0] if len(curve["names"]) == 2 else "feature 0")
+    axes.set_ylabel(curve["names"][1] if len(curve["names"]) == 2 else "feature 1")
+
+
+def _history(axes, history, name):
+    if not history:
+        axes.text(0.5, 0.5, "no history recorded", ha="center", transform=axes.transAxes)
+        return
+    iterations = [h[0] for h in history]
+    values = np.array([h[1] for h in history])
+    positive = np.all(values > 0)
+    axes.plot(iterations, values, "-", lw=1.5, label=name)
+    gradients = [(h[0], h[2]) for h in history if h[2] is not None and h[2] > 0]
+    if gradients:
+        axes.plot(*zip(*gradients), "--", lw=1.2, label="|gradient|")
+    if positive and (not gradients or all(g > 0 for _, g in gradients)):
+        axes.set_yscale("log")
+    axes.set_xlabel("iteration")
+    axes.legend()

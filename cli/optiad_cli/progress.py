@@ -1,0 +1,116 @@
+"""Live progress of a solve: a table redrawn in place four times a second on a terminal (rich's
+Live), a plain line every half second otherwise (logs, CI) -- also while nothing reports, as
+during the first call's tracing and compiling -- and nothing with --quiet.  It
+also keeps the history (iteration, objective, gradient norm, time) that --plot draws and
+--json stores.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from rich.live import Live
+from rich.table import Table
+
+PLAIN_INTERVAL = 0.5       # seconds between plain progress lines
+HISTORY_LIMIT = 20_000     # keep every entry up to this many, then every other one
+
+
+class Progress:
+    def __init__(self, console, label: str, enabled: bool = True, heartbeat: bool = True):
+        self.console, self.label, self.enabled = console, label, enabled
+        self.heartbeat = heartbeat       # a thread that shows progress while nothing reports
+        self.history = []
+        self.start = self.last_shown = time.perf_counter()
+        self.previous_x = None
+        self.live = None
+        self.latest = None
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        self.start = self.last_shown = time.perf_counter()
+        if not self.enabled:
+            return self
+        if self.console.is_terminal:      # rich redraws the table 4x a second by itself
+            self.live = Live(get_renderable=self._table, console=self.console,
+                             refresh_per_second=4, transient=True)
+            self.live.__enter__()
+        elif self.heartbeat:              # tracing and compiling can take seconds: say so
+            self.thread = threading.Thread(target=self._beat, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.live is not None:
+            self.live.__exit__(*exc)
+        return False
+
+    def _beat(self):
+        while not self.done.wait(0.1):
+            self.tick()
+
+    def update(self, objective, x=None, gradient=None, iteration=None):
+        """One iteration (or, for least squares, one evaluation) of the solver."""
+        objective = float(objective)
+        step = None
+        if x is not None:
+            x = np.array(x, dtype=np.float64)
+            if self.previous_x is not None:
+                if np.array_equal(x, self.previous_x):
+                    return                # the same point evaluated again (value, then Jacobian)
+                step = float(np.linalg.norm(x - self.previous_x))
+            self.previous_x = x
+        gradient_norm = None if gradient is None or np.size(gradient) == 0 else \
+            float(np.linalg.norm(gradient))
+        with self.lock:
+            iteration = len(self.history) + 1 if iteration is None else int(iteration)
+            self.latest = (iteration, objective, gradient_norm, step,
+                           time.perf_counter() - self.start)
+            if len(self.history) >= HISTORY_LIMIT:
+                self.history = self.history[::2]
+            self.history.append(self.latest)
+        if self.thread is None:
+            self.tick()
+
+    def tick(self):
+        """Print the state if the last line is half a second old (plain output only)."""
+        if not self.enabled or self.live is not None:
+            return
+        with self.lock:
+            now = time.perf_counter()
+            if now - self.last_shown < PLAIN_INTERVAL:
+                return
+            self.last_shown = now
+            line = self._line(now - self.start)
+        self.console.print(line, highlight=False, soft_wrap=True)
+
+    def _fields(self, elapsed):
+        if self.latest is None:
+            return ("", "", "", "", f"{elapsed:.1f} s")
+        iteration, objective, gradient_norm, step, _ = self.latest
+        return (str(iteration), f"{objective:.10g}",
+                "" if gradient_norm is None else f"{gradient_norm:.3e}",
+                "" if step is None else f"{step:.3e}", f"{elapsed:.1f} s")
+
+    def _line(self, elapsed):
+        if self.latest is None:
+            return f"starting (tracing, compiling, first evaluation)  time {elapsed:.1f} s"
+        names = (self.label, "objective", "|gradient|", "step", "time")
+        return "  ".join(f"{n} {v}" for n, v in zip(names, self._fields(elapsed)) if v)
+
+    def _table(self):
+        elapsed = time.perf_counter() - self.start
+        title = "optiad solve: running" if self.latest is not None else \
+            "optiad solve: starting (tracing, compiling, first evaluation)"
+        table = Table(title=title, title_justify="left")
+        for name in (self.label, "objective", "|gradient|", "step", "time"):
+            table.add_column(name, justify="right")
+        table.add_row(*self._fields(elapsed))
+        return table

@@ -1,0 +1,168 @@
+"""Solving a loaded Problem with the method the file (or --method) names, and judging the result
+against the file's expected solution.
+
+Fitting kinds (least_squares, ode_fit) go to optiad.least_squares for "trf", "lm", "dogbox"
+and to optiad.minimize on 0.5 * |r|^2 for any minimize method; either way the report gives the
+residual sum of squares and curve_fit's standard errors from the exact Jacobian at the solution.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize
+
+import optiad as ad
+from optiad.backends import resolve
+from optiad.optimize.least_squares import covariance
+from optiad_cli.problem import Problem
+
+AGREEMENT_CAP = 15.0      # digits: float64 cannot show more (NIST's LRE is capped likewise)
+
+
+@dataclass
+class Outcome:
+    x: np.ndarray
+    objective: float
+    success: bool
+    status: int
+    message: str
+    method: str
+    backend: str
+    counts: dict
+    seconds: float
+    standard_errors: np.ndarray | None = None
+    metrics: dict = field(default_factory=dict)
+    checks: list = field(default_factory=list)     # (what, value, expected, digits or None, ok)
+    expected_met: bool | None = None
+
+    @property
+    def exit_status(self) -> int:
+        return 0 if self.success and self.expected_met is not False else 1
+
+
+def method_options(problem: Problem, method: str) -> dict:
+    """[solver.per_method.<method>] if present, else [solver] options when the method is the
+    file's own, else none (options of one method rarely suit another)."""
+    solver = problem.spec["solver"]
+    per_method = {k.lower(): v for k, v in solver.get("per_method", {}).items()}
+    if method in per_method:
+        return dict(per_method[method])
+    return dict(solver["options"]) if method == problem.default_method() else {}
+
+
+def solve(problem: Problem, method=None, backend=None, progress=None) -> Outcome:
+    method = (method or problem.default_method()).lower()
+    backend = backend or problem.spec["solver"].get("backend")
+    resolved = resolve(backend)
+    options = method_options(problem, method)
+    start = time.perf_counter()
+    if problem.least_squares_method(method):
+        outcome = _least_squares(problem, method, backend, options, progress)
+    else:
+        outcome = _minimize(problem, method, backend, options, progress)
+    outcome.seconds = time.perf_counter() - start
+    outcome.backend = resolved
+    if problem.built.metrics is not None:
+        outcome.metrics = problem.built.metrics(outcome.x)
+    judge(problem, outcome)
+    return outcome
+
+
+def _least_squares(problem, method, backend, options, progress):
+    built = problem.built
+    if built.residuals is None:
+        raise problem.error(f"method \"{method}\" is for least-squares problems; a "
+                            f"\"{problem.kind}\" problem takes a minimize method such as lbfgs.")
+    residuals = built.residuals
+    if progress is not None:
+        def residuals(x, *args):
+            value = built.residuals(x, *args)
+            if isinstance(value, np.ndarray) and isinstance(x, np.ndarray):
+                progress.update(0.5 * float(np.dot(value, value)), x)
+            return value
+    bounds = (problem.lower, problem.upper) if problem.has_bounds() else (-np.inf, np.inf)
+    result = ad.least_squares(residuals, problem.x0, args=built.residual_args, method=method,
+                              bounds=bounds, backend=backend, **options)
+    counts = {"nit": result.get("nit"), "nfev": int(result.nfev),
+              "njev": None if result.njev is None else int(result.njev)}
+    return Outcome(result.x, float(result.rss), bool(result.success), int(result.status),
+                   str(result.message), method, "", counts, 0.0,
+                   standard_errors=np.asarray(result.standard_errors))
+
+
+def _minimize(problem, method, backend, options, progress):
+    built = problem.built
+    fn, args = built.objective, built.args
+    if method == "adam" and built.batch_data is not None:
+        options.setdefault("data", built.batch_data)   # minibatches: f(x, *batch)
+        args = ()
+    callback = None
+    if progress is not None:
+        def callback(intermediate_result):
+            progress.update(intermediate_result.fun, intermediate_result.x,
+                            intermediate_result.get("jac"), intermediate_result.get("nit"))
+    bounds = None
+    if problem.has_bounds():
+        bounds = scipy.optimize.Bounds(problem.lower, problem.upper)
+    result = ad.minimize(fn, problem.x0, method=method, args=args, options=options,
+                         callback=callback, bounds=bounds, backend=backend)
+    counts = {k: None if result.get(k) is None else int(result[k])
+              for k in ("nit", "nfev", "njev", "nhev")}
+    objective, errors = float(result.fun), None
+    if built.residuals is not None:           # a fit solved as minimization: report as a fit
+        objective = 2.0 * objective
+        jac = ad.jacobian(built.residuals, backend=backend)(result.x, *built.residual_args)
+        dof = np.shape(jac)[0] - result.x.size
+        errors = np.sqrt(np.abs(np.diag(covariance(jac, objective, dof))))
+    return Outcome(np.asarray(result.x), objective, bool(result.success), int(result.status),
+                   str(result.message), method, "", counts, 0.0, standard_errors=errors)
+
+
+def agreement_digits(estimate, expected) -> float:
+    """Significant digits in common: NIST's log relative error -log10(|e - c| / |c|), or the
+    absolute -log10|e - c| where the expected value is 0; capped at 15, floored at 0."""
+    difference = abs(float(estimate) - float(expected))
+    if difference == 0:
+        return AGREEMENT_CAP
+    scale = abs(float(expected)) or 1.0
+    return float(min(max(-math.log10(difference / scale), 0.0), AGREEMENT_CAP))
+
+
+def _per_parameter(problem, expected, key, n):
+    values = np.asarray(expected[key], dtype=np.float64)
+    if values.ndim == 1 and values.size != n:
+        raise problem.error(f"[expected] {key} has {values.size} values for {n} parameters.")
+    return np.broadcast_to(values, (n,))
+
+
+def judge(problem: Problem, outcome: Outcome) -> None:
+    """Compare with [expected]: parameters and objective to `digits`, accuracy as a floor."""
+    expected = problem.spec["expected"]
+    required = float(expected["digits"])
+    checks = []
+    if "parameters" in expected:
+        values = _per_parameter(problem, expected, "parameters", outcome.x.size)
+        for name, value, target in zip(problem.names, outcome.x, values):
+            digits = agreement_digits(value, target)
+            checks.append((name, float(value), float(target), digits, digits >= required))
+    if "standard_errors" in expected and outcome.standard_errors is not None:
+        for name, value, target in zip(problem.names, outcome.standard_errors,
+                                       _per_parameter(problem, expected, "standard_errors",
+                                                      outcome.x.size)):
+            digits = agreement_digits(value, target) if np.isfinite(value) else 0.0
+            checks.append((f"std. error of {name}", float(value), float(target), digits,
+                           digits >= required))
+    if "objective" in expected:
+        digits = agreement_digits(outcome.objective, expected["objective"])
+        checks.append((problem.built.objective_name, outcome.objective,
+                       float(expected["objective"]), digits, digits >= required))
+    if "accuracy" in expected:
+        accuracy = outcome.metrics.get("accuracy", float("nan"))
+        checks.append(("accuracy", accuracy, float(expected["accuracy"]), None,
+                       accuracy >= expected["accuracy"]))
+    outcome.checks = checks
+    outcome.expected_met = all(c[4] for c in checks) if checks else None

@@ -1,0 +1,190 @@
+"""`optiad solve / check / trace`: exit statuses, the result table and JSON, the plot, live
+progress, the derivative comparison and the printed programs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+from cli_helpers import GOOD_TOML, PROBLEMS, run_inprocess, write_problem
+from optiad_cli import progress as progress_module
+from optiad_cli.report import write_atomically
+from optiad_cli.run import agreement_digits
+from rich.console import Console
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("command", ["solve", "check", "trace"])
+def test_help_shows_an_example(command):
+    status, out, _ = run_inprocess(command, "--help")
+    assert status == 0 and "Example:" in out and f"optiad {command} problems/" in out
+
+
+def test_solve_prints_named_parameters_with_standard_errors(tmp_path):
+    path = write_problem(tmp_path / "p")
+    status, out, err = run_inprocess("solve", path, "-q")
+    assert status == 0, out + err
+    assert "a " in out and "k " in out and "std. error" in out
+    assert "expected solution" in out and "met" in out
+    assert "residual sum of squares" in out
+
+
+def test_json_result_is_complete(tmp_path):
+    path = write_problem(tmp_path / "p")
+    out = tmp_path / "results" / "fit.json"
+    status, _, _ = run_inprocess("solve", path, "-q", "--json", out)
+    assert status == 0
+    result = json.loads(out.read_text())
+    assert set(result["parameters"]) == {"a", "k"}
+    np.testing.assert_allclose([result["parameters"]["a"], result["parameters"]["k"]],
+                               [2.0, 0.3], rtol=1e-8)
+    assert set(result["standard_errors"]) == {"a", "k"}
+    assert result["problem"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    for key in ("objective", "status", "success", "message", "counts", "timings", "versions",
+                "expected", "method", "backend", "history"):
+        assert key in result
+    assert result["versions"]["numpy"] == np.__version__
+    assert result["timings"]["solve"] > 0 and result["counts"]["nfev"] > 0
+    assert result["expected"]["met"] is True
+    assert [p.name for p in out.parent.iterdir()] == ["fit.json"]     # no temporary left over
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def fail(*args):
+        raise OSError("disk full")
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        write_atomically(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_plot_of_a_fit_and_of_a_minimization(tmp_path):
+    fit = tmp_path / "fit.png"
+    status, _, _ = run_inprocess("solve", write_problem(tmp_path / "p"), "-q", "--plot", fit)
+    assert status == 0 and fit.read_bytes().startswith(PNG)
+    history = tmp_path / "history.png"
+    status, _, _ = run_inprocess("solve", PROBLEMS / "rosenbrock" / "problem.toml", "-q",
+                                 "--method", "lbfgs", "--plot", history)
+    assert status == 0 and history.read_bytes().startswith(PNG)
+
+
+def test_not_converged_exits_1(tmp_path):
+    toml = GOOD_TOML.replace("options = { ftol = 1e-12 }", "options = { max_nfev = 2 }")
+    status, out, _ = run_inprocess("solve", write_problem(tmp_path / "p", toml=toml), "-q")
+    assert status == 1 and "NOT converged" in out
+
+
+def test_expected_solution_missed_exits_1(tmp_path):
+    toml = GOOD_TOML.replace("parameters = [2.0, 0.3]", "parameters = [2.0, 0.31]")
+    status, out, _ = run_inprocess("solve", write_problem(tmp_path / "p", toml=toml), "-q")
+    assert status == 1 and "NOT met" in out
+
+
+def test_agreement_digits():
+    assert agreement_digits(1.0001, 1.0) == pytest.approx(4.0)
+    assert agreement_digits(1e-9, 0.0) == pytest.approx(9.0)      # absolute when expected is 0
+    assert agreement_digits(3.0, 3.0) == 15.0
+    assert agreement_digits(5.0, 1.0) == 0.0
+
+
+def test_progress_lines_at_most_every_half_second(monkeypatch):
+    clock = iter(np.arange(0.0, 100.0, 0.2))
+    monkeypatch.setattr(progress_module.time, "perf_counter", lambda: float(next(clock)))
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=False, width=200)
+    with progress_module.Progress(console, "iteration", heartbeat=False) as progress:
+        for k in range(10):
+            progress.update(10.0 - k, x=np.array([float(k)]), gradient=np.array([1.0]),
+                            iteration=k + 1)
+    lines = stream.getvalue().splitlines()
+    assert 3 <= len(lines) <= 5                  # 10 updates 0.2 s apart: one per 0.5 s
+    assert lines[0].startswith("iteration ") and "objective" in lines[0] and "|gradient|" \
+        in lines[0]
+    assert len(progress.history) == 10
+
+
+def test_progress_while_nothing_reports(monkeypatch):
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=False, width=200)
+    with progress_module.Progress(console, "iteration"):
+        progress_module.time.sleep(1.3)          # a long first call: tracing and compiling
+    assert stream.getvalue().count("starting (tracing, compiling") >= 2
+
+
+def test_quiet_prints_no_progress(tmp_path):
+    status, _, err = run_inprocess("solve", PROBLEMS / "mlp_classifier" / "problem.toml", "-q",
+                                   "--method", "adam")
+    assert status == 0 and err == ""
+
+
+def test_check_compares_every_way_against_sympy(tmp_path):
+    status, out, _ = run_inprocess("check", write_problem(tmp_path / "p"))
+    assert status == 0
+    assert "reference: symbolic (sympy)" in out
+    for row in ("forward AD", "reverse AD", "2-point differences", "3-point differences",
+                "complex step", "swell"):
+        assert row in out
+
+
+def test_check_says_why_sympy_and_complex_step_are_unavailable():
+    status, out, _ = run_inprocess("check", PROBLEMS / "rosenbrock" / "problem.toml")
+    assert status == 0 and "reference: complex step" in out and "scalar operations" in out
+    status, out, _ = run_inprocess("check", PROBLEMS / "mlp_classifier" / "problem.toml")
+    assert status == 0 and "reference: 5-point differences" in out
+    assert "logaddexp" in out              # NumPy's logaddexp takes no complex input
+
+
+def test_check_at_a_point_and_at_a_result_file(tmp_path):
+    path = write_problem(tmp_path / "p")
+    status, out, _ = run_inprocess("check", path, "--at", "2,0.3")
+    assert status == 0 and "at 2,0.3" in out
+    result = tmp_path / "r.json"
+    run_inprocess("solve", path, "-q", "--json", result)
+    status, out, _ = run_inprocess("check", path, "--at", result)
+    assert status == 0
+
+
+def test_trace_prints_the_program_and_its_derivatives(tmp_path):
+    rosenbrock = PROBLEMS / "rosenbrock" / "problem.toml"
+    status, out, _ = run_inprocess("trace", rosenbrock)
+    assert status == 0 and "reduce_sum" in out and "{ lambda a:f64[1000]" in out
+    status, grad, _ = run_inprocess("trace", rosenbrock, "--grad")
+    assert status == 0 and "value and gradient" in grad and grad.count("\n") > out.count("\n")
+    status, hvp, _ = run_inprocess("trace", rosenbrock, "--hvp")
+    assert status == 0 and "Hessian-vector product" in hvp
+    status, jvp, _ = run_inprocess("trace", write_problem(tmp_path / "p"), "--residuals",
+                                   "--jvp")
+    assert status == 0 and "forward mode" in jvp and "exp" in jvp
+
+
+def test_trace_source_shows_the_generated_numba_code(tmp_path):
+    status, out, _ = run_inprocess("trace", write_problem(tmp_path / "p"), "--grad", "--source")
+    assert status == 0 and "def plan(" in out and "# kernel 0" in out
+
+
+def test_the_schema_page_documents_every_key():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from optiad_cli.schema import SCHEMA, check
+
+    page = (PROBLEMS.parent / "docs" / "problem-files.md").read_text()
+    for section, keys in SCHEMA.items():
+        body = page.split(f"### `[{section}]`", 1)
+        assert len(body) == 2, f"docs/problem-files.md has no section for [{section}]"
+        table = body[1].split("###", 1)[0]
+        for key in keys:
+            assert f"`{key}`" in table, f"[{section}] {key} is not documented"
+    example = re.search(r"```toml\n(.*?)```", page, flags=re.DOTALL).group(1)
+    spec = check(tomllib.loads(example), Path("example.toml"), example)
+    assert spec["problem"]["kind"] == "least_squares"
