@@ -101,6 +101,10 @@ CASES = [
     ("python-if-on-traced-value", None, GOOD_MODEL.replace(
         "    return b[0]", "    if b[0] > 0:\n        return b[0] * np.exp(-b[1] * x)\n    return b[0]"),
      None, (), "np.where"),
+    ("model-raises-while-differentiated", None, GOOD_MODEL.replace(
+        "    return b[0]", "    if not isinstance(b, np.ndarray):\n"
+        "        raise ValueError('only arrays, please')\n    return b[0]"),
+     None, (), "model.py, line 6: the model raised ValueError: only arrays, please"),
     ("unsupported-numpy-function", None, GOOD_MODEL.replace(
         "return b[0] * np.exp(-b[1] * x)", "return np.real(np.fft.ifft(np.fft.fft(b[0] * np.exp(-b[1] * x))))"),
      None, (), "fft"),

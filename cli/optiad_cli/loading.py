@@ -29,6 +29,7 @@ def load_model(path: Path):
     name = f"optiad_problem_model_{next(_MODULE_COUNTER)}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module     # registered: errors raised later are traced back to it
     sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
