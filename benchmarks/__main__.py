@@ -1,18 +1,22 @@
-"""python -m benchmarks [--quick] [--out DIR]: run every case, write JSON and Markdown;
-python -m benchmarks --compare OLD.json NEW.json: the change of every timing between two runs."""
+"""python -m benchmarks [--quick]: the whole suite (derivatives, whole optimizer and
+least-squares runs, ODE gradients, cold and warm first calls) with every installed peer;
+results in benchmarks/results/suite.{json,md} and docs/benchmarks.md (full runs), or
+suite-quick.* (--quick: small sizes, a few minutes).  Exit status 1 if a case raised or a
+derivative's error exceeds its tolerance (never because of time).
+
+python -m benchmarks --compare OLD.json NEW.json: the change of every timing between two runs.
+"""
 
 import argparse
-import os
+import sys
 
-from benchmarks.runner import run, to_markdown, write, write_docs
+from benchmarks.suite import failures, run_suite, write
 
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smallest size of every case only")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"),
-                        help="directory for the JSON and Markdown results")
-    parser.add_argument("--stem", default="numba-backend", help="file name stem of the results")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes of every case; for CI (under 3 minutes)")
     parser.add_argument("--compare", nargs=2, metavar=("OLD.json", "NEW.json"),
                         help="print the change of every timing between two results files "
                              "(runs nothing)")
@@ -20,13 +24,16 @@ def main():
     if options.compare:
         from benchmarks.compare import compare
         print(compare(*options.compare))
-        return
-    results = run(quick=options.quick)
-    path = write(results, options.out, options.stem + ("-quick" if options.quick else ""))
-    print(to_markdown(results))
-    print(f"written: {path} (and .json)")
-    if not options.quick and options.stem == "numba-backend":
-        print(f"written: {write_docs(results)}")
+        return 0
+    results = run_suite(quick=options.quick)
+    path = write(results, "suite-quick" if options.quick else "suite", docs=not options.quick)
+    with open(path) as handle:
+        print(handle.read())
+    print(f"written: {path} (and .json)" + ("" if options.quick else "; docs/benchmarks.md"))
+    found = failures(results)
+    for failure in found:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if found else 0
 
 
-main()
+sys.exit(main())

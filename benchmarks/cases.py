@@ -8,8 +8,8 @@ hand-written NumPy) from the same model and times them side by side.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -152,6 +152,7 @@ class Case:
     argnums: int = 0
     hand_numba: str | None = None   # name of a hand-written Numba derivative in hand_numba.py
     target: dict | None = None      # size -> (peer, ratio): optiad numba <= ratio x peer
+    gradient: Callable | None = None  # hand-written gradient (finite-difference Hessians)
 
 
 def _rosenbrock_point(n):
@@ -210,10 +211,10 @@ CASES = [
          target={10: (JAX, 0.25), 100_000: (JAX, 0.8)}),
     Case("rosenbrock_hessian", "hessian", rosenbrock, (100,),
          lambda n: (_rosenbrock_point(n), rosenbrock_hessian), hand_numba="rosenbrock_hessian",
-         target={100: (JAX, 0.25)}),
+         target={100: (JAX, 0.25)}, gradient=rosenbrock_grad),
     Case("rosenbrock_hvp", "hvp", rosenbrock, (1_000, 100_000),
          lambda n: (_rosenbrock_point(n), rosenbrock_hvp), hand_numba="rosenbrock_hvp",
-         target={1_000: (JAX, 0.25)}),
+         target={1_000: (JAX, 0.25)}, gradient=rosenbrock_grad),
     Case("mlp_softmax_grad", "grad", mlp_softmax_loss, (512,),
          lambda n: (_mlp_softmax_data(n), mlp_softmax_grad), target={512: (NUMPY, 1.0)}),
     Case("exp_decay_jacobian", "jacobian", exp_decay_residuals, (10_000,),
@@ -222,7 +223,8 @@ CASES = [
     Case("least_squares_grad", "grad", least_squares, (100, 1_000),
          lambda n: (_least_squares_data(n), least_squares_grad)),
     Case("least_squares_hessian", "hessian", least_squares, (50,),
-         lambda n: (_least_squares_data(n), least_squares_hessian)),
+         lambda n: (_least_squares_data(n), least_squares_hessian),
+         gradient=least_squares_grad),
     Case("mlp_grad", "grad", mlp_loss, (1_000,),
          lambda n: (_mlp_data(n), mlp_loss_grad)),
     Case("residual_jacobian", "jacobian", decay_residuals, (1_000,),

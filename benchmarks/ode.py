@@ -25,7 +25,7 @@ from scipy.integrate import solve_ivp
 import optiad as ad
 from benchmarks.hand_numba import lotka_volterra_loss_grad
 from benchmarks.optimizers import machine
-from benchmarks.runner import measure_side_by_side, write_docs_section
+from benchmarks.runner import measure_side_by_side, measured, write_docs_section
 
 OUT = os.path.join(os.path.dirname(__file__), "results")
 
@@ -92,7 +92,7 @@ def lotka_volterra_case(quick):
         tools["jax jit(grad) + lax.scan"] = lambda theta, data: jax_gradient(theta)
     except ImportError:
         print("jax: absent")
-    timed = measure_side_by_side(tools, (THETA, data))
+    timed = measured(measure_side_by_side(tools, (THETA, data)))
     reference = timed["hand-written numba (forward sensitivities)"][1]
     row = _row("lotka_volterra_rk4", "gradient, RK4 1,000 steps, 21 observations, 6 parameters",
                timed, reference, "hand-written numba (forward sensitivities)")
@@ -170,9 +170,27 @@ def robertson_case(quick):
                  ad.grad(lambda lk: robertson_objective(lk, "adjoint")),
              "solve_ivp BDF + 2-point differences": finite_differences(2),
              "solve_ivp BDF + 3-point differences": finite_differences(3)}
-    timed = measure_side_by_side(tools, (log_k,))
+    timed = measured(measure_side_by_side(tools, (log_k,)))
     return _row("robertson_bdf", "gradient wrt log rate constants, BDF rtol 1e-6, t to 400",
                 timed, reference, "solve_ivp BDF + 2-point differences")
+
+
+def first_gradient(name):
+    """The first optiad gradient of a case, as a zero-argument call (benchmarks.first_calls)."""
+    if name == "lotka_volterra_rk4":
+        data = ad.odeint(lotka_volterra, THETA_TRUE[4:], T_OBS, THETA_TRUE[:4], method="rk4",
+                         steps=STEPS)
+        gradient = ad.grad(lv_loss, backend="numba")
+        return lambda: gradient(THETA, data)
+    gradient = ad.grad(lambda lk: robertson_objective(lk, "forward"), backend="numba")
+    return lambda: gradient(np.log(K))
+
+
+# the relative error a correct tool shows against the case's reference: exact derivatives of
+# the same discrete RK4 solution to rounding; for Robertson, the solver tolerance (rtol 1e-6)
+# bounds every gradient (the adjoint's backward solve adds its own error)
+TOLERANCE = {"lotka_volterra_rk4": 1e-10, "optiad adjoint (BDF, AD Jacobian)": 1e-3,
+             "robertson_bdf": 1e-4}
 
 
 def _row(case, what, timed, reference, base_tool):
@@ -181,8 +199,10 @@ def _row(case, what, timed, reference, base_tool):
     for tool, (timing, result) in timed.items():
         error = float(np.max(np.abs(np.asarray(result) - reference)) /
                       np.max(np.abs(reference)))
+        tolerance = TOLERANCE.get(tool, TOLERANCE[case])
         row["tools"][tool] = {**timing, "ratio": timing["median_s"] / base,
-                              "max_relative_error": error}
+                              "max_relative_error": error, "tolerance": tolerance,
+                              "within_tolerance": error <= tolerance}
     row["base"] = base_tool
     return row
 

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.optimize
 
 import optiad as ad
-from benchmarks.runner import measure_side_by_side
+from benchmarks.runner import measure_side_by_side, measured
 
 OUT = os.path.join(os.path.dirname(__file__), "results")
 DOCS = os.path.join(os.path.dirname(__file__), "..", "docs", "benchmarks.md")
@@ -156,7 +156,7 @@ def run(quick=False):
         hand = hand_class(*args)
         runs = tools(model, hand, method, optiad_method, args, long=name in LONG)
         timed = (measure_long(runs, (x0,)) if name in LONG else
-                 measure_side_by_side(runs, (x0,)))
+                 measured(measure_side_by_side(runs, (x0,))))
         base = timed[HAND][0]["median_s"]
         row = {"case": name, "n": x0.size, "method": method, "tools": {}}
         for tool, (timing, result) in timed.items():
@@ -165,12 +165,75 @@ def run(quick=False):
                                   "success": bool(result.success)}
         if target:
             peer, ratio = target
-            measured = timed["optiad.minimize"][0]["median_s"] / timed[peer][0]["median_s"]
-            row["target"] = {"peer": peer, "ratio": ratio, "measured": measured,
-                             "met": measured <= ratio}
+            speed = timed["optiad.minimize"][0]["median_s"] / timed[peer][0]["median_s"]
+            row["target"] = {"peer": peer, "ratio": ratio, "measured": speed,
+                             "met": speed <= ratio}
         results.append(row)
         print(to_markdown([row]), flush=True)
+    results.append(least_squares_case())
+    print(to_markdown(results[-1:]), flush=True)
     return results
+
+
+def first_run(name):
+    """The first optiad.minimize run of a case, as a zero-argument call (benchmarks.first_calls)."""
+    if name == "least_squares_thurber":
+        xdata, ydata = _thurber_data()
+        return lambda: ad.least_squares(thurber_residuals, THURBER_START, args=(xdata, ydata),
+                                        method="lm", **LEAST_SQUARES_OPTIONS)
+    _, model, _, start, _, optiad_method, _ = next(c for c in CASES if c[0] == name)
+    x0, args = start()
+    return lambda: ad.minimize(model, x0, method=optiad_method, args=args,
+                               options=OPTIAD_OPTIONS[optiad_method])
+
+
+# ---- a whole least_squares fit: NIST Thurber (problems/nist_thurber) ---------------------------
+THURBER_START = np.array([1000.0, 1000.0, 400.0, 40.0, 0.7, 0.3, 0.03])   # NIST's start 1
+LEAST_SQUARES_OPTIONS = {"ftol": 1e-15, "xtol": 1e-15, "gtol": 1e-15, "max_nfev": 10000}
+
+
+def _thurber_data():
+    path = os.path.join(os.path.dirname(__file__), "..", "problems", "nist_thurber", "data.csv")
+    table = np.loadtxt(path, delimiter=",", comments="#", skiprows=4)
+    return table[:, 0], table[:, 1]
+
+
+def thurber_residuals(b, x, y):
+    numerator = b[0] + b[1] * x + b[2] * x ** 2 + b[3] * x ** 3
+    return numerator / (1 + b[4] * x + b[5] * x ** 2 + b[6] * x ** 3) - y
+
+
+def thurber_jacobian(b, x, y):
+    powers = np.stack([np.ones_like(x), x, x ** 2, x ** 3], axis=1)
+    numerator = powers @ b[:4]
+    denominator = 1 + powers[:, 1:] @ b[4:]
+    return np.hstack([powers / denominator[:, None],
+                      -(numerator / denominator ** 2)[:, None] * powers[:, 1:]])
+
+
+def least_squares_case():
+    """optiad.least_squares against scipy.optimize.least_squares with the hand-written Jacobian
+    and with 2-point differences (SciPy's default), method lm from NIST's start 1."""
+    xdata, ydata = _thurber_data()
+    args = (xdata, ydata)
+    runs = {
+        "optiad.least_squares": lambda x0: ad.least_squares(
+            thurber_residuals, x0, args=args, method="lm", **LEAST_SQUARES_OPTIONS),
+        "scipy + hand-written jacobian": lambda x0: scipy.optimize.least_squares(
+            thurber_residuals, x0, jac=thurber_jacobian, args=args, method="lm",
+            **LEAST_SQUARES_OPTIONS),
+        "scipy + 2-point differences": lambda x0: scipy.optimize.least_squares(
+            thurber_residuals, x0, args=args, method="lm", **LEAST_SQUARES_OPTIONS),
+    }
+    timed = measured(measure_side_by_side(runs, (THURBER_START,)))
+    base = timed["scipy + hand-written jacobian"][0]["median_s"]
+    row = {"case": "least_squares_thurber", "n": THURBER_START.size, "method": "lm",
+           "tools": {}}
+    for tool, (timing, result) in timed.items():
+        row["tools"][tool] = {**timing, "ratio_to_hand": timing["median_s"] / base,
+                              "fun": float(np.dot(result.fun, result.fun)),
+                              "nit": int(result.nfev), "success": bool(result.success)}
+    return row
 
 
 def measure_long(functions, args, repeats=3):

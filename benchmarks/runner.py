@@ -8,7 +8,6 @@ Peers that are not installed are reported as absent.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import os
@@ -16,11 +15,21 @@ import platform
 import statistics
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
 import optiad as ad
 from benchmarks.cases import CASES, deep_chain
+from benchmarks.peers import (
+    HAND_NUMPY,
+    JAX,
+    OPTIAD,
+    OPTIAD_NUMPY,
+    TOLERANCE,
+    TOOLS,
+    unavailable,
+)
 
 REPEATS = 7
 MIN_REPEAT_SECONDS = 0.05
@@ -36,85 +45,51 @@ def _batch(function, args, number):
 def measure_side_by_side(functions, args):
     """Time several functions in turns: repeat r of every function runs before repeat r + 1 of
     any, so drift on the machine (frequency, neighbours) hits all tools alike and the ratios
-    stay fair.  Returns per function (timing dict, first result)."""
-    firsts, results, numbers, times = {}, {}, {}, {}
-    for name, function in functions.items():
+    stay fair.  Returns ({name: (timing dict, first result)}, {name: why it failed}): a tool
+    that raises (a peer that cannot run this model) is reported, not fatal."""
+    firsts, results, numbers, times, failed = {}, {}, {}, {}, {}
+    for name, function in list(functions.items()):
         start = time.perf_counter()
-        results[name] = function(*args)
+        try:
+            results[name] = function(*args)
+        except Exception as error:  # noqa: BLE001 -- e.g. complex step through np.max
+            failed[name] = f"failed: {type(error).__name__}: {str(error).splitlines()[0][:120]}"
+            continue
         firsts[name] = time.perf_counter() - start
         number = 1
         while _batch(function, args, number) * number < MIN_REPEAT_SECONDS and number < 2 ** 16:
             number *= 2
         numbers[name], times[name] = number, []
+    running = {name: f for name, f in functions.items() if name not in failed}
     for _ in range(REPEATS):
-        for name, function in functions.items():
+        for name, function in running.items():
             times[name].append(_batch(function, args, numbers[name]))
     timings = {}
-    for name in functions:
+    for name in running:
         median = statistics.median(times[name])
         timings[name] = ({"first_call_s": firsts[name], "median_s": median,
                           "spread": (max(times[name]) - min(times[name])) / median,
                           "calls_per_repeat": numbers[name]}, results[name])
+    return timings, failed
+
+
+def measured(timed_and_failed):
+    """The timings of measure_side_by_side where every tool must run (a failure is an error)."""
+    timings, failed = timed_and_failed
+    if failed:
+        raise RuntimeError("; ".join(f"{name}: {why}" for name, why in failed.items()))
     return timings
 
 
-# ---- one derivative per tool ----------------------------------------------------------------
-def optiad_derivative(case, backend):
-    transform = {"grad": ad.grad, "hvp": ad.hvp, "hessian": ad.hessian,
-                 "jacobian": ad.jacobian}[case.kind]
-    return transform(case.model, backend=backend)
-
-
-def hand_numba_derivative(case):
-    if case.hand_numba is None:
-        return None
-    return getattr(importlib.import_module("benchmarks.hand_numba"), case.hand_numba)
-
-
-def jax_derivative(case):
-    jax = importlib.import_module("jax")
-    jax.config.update("jax_enable_x64", True)
-    jnp = importlib.import_module("jax.numpy")
-    model = functools.partial(case.model, xp=jnp)
-    if case.kind == "grad":
-        compiled = jax.jit(jax.grad(model))
-    elif case.kind == "hvp":
-        compiled = jax.jit(lambda x, v, *rest: jax.jvp(
-            lambda y: jax.grad(model)(y, *rest), (x,), (v,))[1])
-    elif case.kind == "hessian":
-        compiled = jax.jit(jax.hessian(model))
-    else:
-        compiled = jax.jit(jax.jacfwd(model))
-    return lambda *args: np.asarray(compiled(*args))   # NumPy in, NumPy out
-
-
-def autograd_derivative(case):
-    autograd = importlib.import_module("autograd")
-    anp = importlib.import_module("autograd.numpy")
-    model = functools.partial(case.model, xp=anp)
-    if case.kind == "hvp":
-        return autograd.hessian_vector_product(model)
-    return {"grad": autograd.grad, "hessian": autograd.hessian,
-            "jacobian": autograd.jacobian}[case.kind](model)
-
-
-OPTIAD = "optiad (numba)"
-TOOLS = {OPTIAD: lambda case: optiad_derivative(case, "numba"),
-         "optiad (numpy backend)": lambda case: optiad_derivative(case, "numpy"),
-         "hand-written numba": hand_numba_derivative,
-         "jax (jit, float64)": jax_derivative, "autograd": autograd_derivative}
-PEER_MODULES = {"jax (jit, float64)": "jax", "autograd": "autograd"}
-
-
-def installed(tool):
-    module = PEER_MODULES.get(tool)
-    if module is None:
-        return True
+def peak_memory(function, args) -> int:
+    """Peak bytes allocated through Python and NumPy during one call (tracemalloc; memory that
+    Numba's runtime or XLA allocate themselves is not seen)."""
+    tracemalloc.start()
     try:
-        importlib.import_module(module)
-        return True
-    except ImportError:
-        return False
+        function(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def _case_args(case, size):
@@ -127,36 +102,48 @@ def _case_args(case, size):
 
 def run_case(case, size):
     args, reference = _case_args(case, size)
-    rows, functions = [], {"hand-written numpy": reference}
+    rows, functions = [], {HAND_NUMPY: reference}
     for tool, make in TOOLS.items():
-        function = make(case) if installed(tool) else None
+        reason = unavailable(tool, case, int(np.size(args[0])))
+        function = None if reason else make(case)
         if function is None:
             rows.append({"case": case.name, "size": size, "tool": tool, "absent": True,
-                         "not_applicable": installed(tool)})
+                         "reason": reason or "no version of this case",
+                         "not_applicable": reason is None})
         else:
             functions[tool] = function
-    timings = measure_side_by_side(functions, args)
-    expected = timings["hand-written numpy"][1]
+    timings, failed = measure_side_by_side(functions, args)
+    for tool, reason in failed.items():
+        rows.append({"case": case.name, "size": size, "tool": tool, "absent": True,
+                     "reason": reason, "not_applicable": True})
+    expected = timings[HAND_NUMPY][1]
     scale = max(1.0, float(np.max(np.abs(expected))))
     for tool, (timing, result) in timings.items():
         error = float(np.max(np.abs(np.asarray(result) - expected))) / scale
         rows.append({"case": case.name, "size": size, "tool": tool, **timing,
-                     "max_error": error})
-    rows.sort(key=lambda row: (["hand-written numpy"] + list(TOOLS)).index(row["tool"]))
-    base = rows[0]["median_s"]
+                     "peak_memory_bytes": peak_memory(functions[tool], args),
+                     "max_error": error, "tolerance": TOLERANCE[tool],
+                     "within_tolerance": error <= TOLERANCE[tool]})
+    rows.sort(key=lambda row: ([HAND_NUMPY] + list(TOOLS)).index(row["tool"]))
     by_tool = {row["tool"]: row for row in rows}
+    base = by_tool[HAND_NUMPY]["median_s"]
     for row in rows:
         if "median_s" in row:
             row["ratio_to_numpy"] = row["median_s"] / base
-            peer = by_tool.get("jax (jit, float64)", {})
+            peer = by_tool.get(JAX, {})
             if "median_s" in peer:
                 row["ratio_to_jax"] = row["median_s"] / peer["median_s"]
-    if case.target and size in case.target and "median_s" in by_tool.get(OPTIAD, {}):
+    optiad = by_tool.get(OPTIAD, {})
+    if "median_s" in optiad:       # optiad against every peer that ran
+        optiad["ratio_to"] = {tool: optiad["median_s"] / row["median_s"]
+                              for tool, row in by_tool.items()
+                              if tool != OPTIAD and "median_s" in row}
+    if case.target and size in case.target and "median_s" in optiad:
         peer, limit = case.target[size]
         if "median_s" in by_tool.get(peer, {}):
-            ratio = by_tool[OPTIAD]["median_s"] / by_tool[peer]["median_s"]
-            by_tool[OPTIAD]["target"] = {"peer": peer, "limit": limit, "ratio": ratio,
-                                         "met": ratio <= limit}
+            ratio = optiad["median_s"] / by_tool[peer]["median_s"]
+            optiad["target"] = {"peer": peer, "limit": limit, "ratio": ratio,
+                                "met": ratio <= limit}
     return rows
 
 
@@ -260,16 +247,41 @@ def to_markdown(results) -> str:
         if "tool" in row and row["case"] not in ("trace_and_transform_hvp", "compile"):
             keyed.setdefault((row["case"], row["size"]), {})[row["tool"]] = row
     for (case, size), by_tool in keyed.items():
-        cells = []
-        for tool in tools:
-            row = by_tool.get(tool, {"absent": True})
-            cells.append(("—" if row.get("not_applicable") else "absent") if row.get("absent")
-                         else f"{_time(row['median_s'])} ({row['ratio_to_numpy']:.2f}x)")
+        cells = [_cell(by_tool.get(tool, {"absent": True})) for tool in tools]
         error = by_tool.get(OPTIAD, {}).get("max_error", float("nan"))
         lines.append(f"| {case} | {size:,} | " + " | ".join(cells) + f" | {error:.1e} |")
-    lines += ["", "Medians of the steady state; in brackets the ratio to the hand-written NumPy "
-              "derivative (lower is faster). — : no hand-written Numba version of that case.",
-              "", "Targets (optiad numba backend against a peer, same process):", "",
+    legend = ("Medians of the steady state; in brackets the ratio to the hand-written NumPy "
+              "derivative (lower is faster).  — : the tool has no version of that case; "
+              "skipped: a finite-difference derivative needing more than 2,000 evaluations; "
+              "n/a: the tool cannot run that model (e.g. the complex step through np.max); "
+              "absent: not installed.")
+    errors = ("Largest error of each derivative against the hand-written one, relative to "
+              "max(1, largest entry); CI fails when one exceeds its tolerance (AD and complex "
+              "step 1e-9, 3-point 1e-4, 2-point 1e-2):")
+    lines += ["", legend]
+    lines += ["", errors, "",
+              "| case | n | " + " | ".join(tools[1:]) + " |",
+              "|---|---|" + "---|" * (len(tools) - 1)]
+    for (case, size), by_tool in keyed.items():
+        lines.append(f"| {case} | {size:,} | " + " | ".join(
+            f"{by_tool[t]['max_error']:.1e}" if "max_error" in by_tool.get(t, {}) else ""
+            for t in tools[1:]) + " |")
+    peers = [t for t in tools if t != OPTIAD]
+    lines += ["", "optiad (numba) time over each peer's time (below 1: optiad is faster):", "",
+              "| case | n | " + " | ".join(peers) + " |", "|---|---|" + "---|" * len(peers)]
+    for (case, size), by_tool in keyed.items():
+        ratios = by_tool.get(OPTIAD, {}).get("ratio_to", {})
+        lines.append(f"| {case} | {size:,} | " + " | ".join(
+            f"{ratios[t]:.2f}" if t in ratios else "" for t in peers) + " |")
+    memory_tools = [OPTIAD, OPTIAD_NUMPY, "hand-written numpy", JAX]
+    lines += ["", "Peak memory of one call (tracemalloc):", "",
+              "| case | n | " + " | ".join(memory_tools) + " |",
+              "|---|---|" + "---|" * len(memory_tools)]
+    for (case, size), by_tool in keyed.items():
+        lines.append(f"| {case} | {size:,} | " + " | ".join(
+            _bytes(by_tool[t]["peak_memory_bytes"]) if "peak_memory_bytes" in
+            by_tool.get(t, {}) else "" for t in memory_tools) + " |")
+    lines += ["", "Targets (optiad numba backend against a peer, same process):", "",
               "| case | n | optiad numba | peer | peer time | ratio | target | met |",
               "|---|---|---|---|---|---|---|---|"]
     for (case, size), by_tool in keyed.items():
@@ -317,6 +329,24 @@ def to_markdown(results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell(row):
+    if not row.get("absent"):
+        return f"{_time(row['median_s'])} ({row['ratio_to_numpy']:.2f}x)"
+    reason = row.get("reason", "")
+    if reason.startswith("skipped"):
+        return "skipped"
+    if reason.startswith("failed"):
+        return "n/a"
+    return "—" if row.get("not_applicable") else "absent"
+
+
+def _bytes(count):
+    for unit, size in (("MB", 1 << 20), ("kB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
 def _time(seconds):
     if seconds >= 1:
         return f"{seconds:.2f} s"
@@ -334,39 +364,6 @@ def write(results, directory, stem):
             handle.write(text)
         os.replace(path + ".tmp", path)   # never a half-written results file
     return os.path.join(directory, stem + ".md")
-
-
-DOCS_HEADER = """# Benchmarks
-
-Generated by `python -m benchmarks` (this file is rewritten by every full run; the raw numbers
-with machine and version information are in `benchmarks/results/numba-backend.json`).
-
-Every case computes one derivative of one model, with each tool side by side in one process:
-optiad's numba backend (the default) and its NumPy reference backend, a hand-written NumPy
-derivative (the reference for speed and for accuracy), a hand-written Numba derivative where
-there is one (explicit loops that know the sparsity: the proxy for what the machine can do),
-JAX (`jit`, float64, NumPy arrays in and out, as a SciPy callback sees it) and autograd.
-
-Timings on this 2-core virtual machine vary by up to 2x between runs (BLAS-heavy cases most);
-the ratios in one table come from one run.
-
-"""
-
-
-def write_docs(results, path=None):
-    """docs/benchmarks.md: the tables of a full run, atomically."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = path or os.path.join(root, "docs", "benchmarks.md")
-    kept = ""       # sections other benchmark modules write (benchmarks/optimizers.py)
-    if os.path.exists(path):
-        with open(path) as handle:
-            text = handle.read()
-        start = text.find("\n## Full optimizer runs")
-        kept = "\n" + text[start:].lstrip("\n") if start >= 0 else ""
-    with open(path + ".tmp", "w") as handle:
-        handle.write(DOCS_HEADER + to_markdown(results) + ("\n" + kept if kept else ""))
-    os.replace(path + ".tmp", path)
-    return path
 
 
 def write_docs_section(marker, body, path=None):
