@@ -335,7 +335,12 @@ def _gradient_function(fn, argnums, static_argnums, with_value, backend):
 
 
 def value_and_grad(fn, argnums=0, static_argnums=(), backend=None):
-    """f -> (x, *args) -> (f(x, *args) as float, gradient(s) shaped like the arguments)."""
+    """f -> (x, *args) -> (f(x, *args) as float, gradient(s) shaped like the arguments).
+
+    >>> import numpy as np, optiad as ad
+    >>> ad.value_and_grad(lambda x, a: a * np.sum(np.sin(x)))(np.zeros(2), 3.0)
+    (0.0, array([3., 3.]))
+    """
     return _wrap(fn, _gradient_function(fn, argnums, static_argnums, True, backend),
                  "value_and_grad")
 
@@ -344,14 +349,25 @@ def grad(fn, argnums=0, static_argnums=(), backend=None):
     """f -> function returning the gradient of the scalar f with respect to argument `argnums`.
 
     backend: "numba" (compiled, the default) or "numpy" (the reference interpreter); the
-    OPTIAD_BACKEND environment variable changes the default.  Every transformation takes it."""
+    OPTIAD_BACKEND environment variable changes the default.  Every transformation takes it.
+
+    >>> import numpy as np, optiad as ad
+    >>> ad.grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([ 3., 12.])
+    """
     return _wrap(fn, _gradient_function(fn, argnums, static_argnums, False, backend), "grad")
 
 
 def hvp(fn, static_argnums=(), backend=None):
     """f -> (x, v, *args) -> Hessian of f at x times v, in one forward-over-reverse sweep.
 
-    The signature is SciPy's `hessp(x, p, *args)`."""
+    The signature is SciPy's `hessp(x, p, *args)`.
+
+    >>> import numpy as np, optiad as ad
+    >>> f = lambda x: x[0] ** 2 * x[1]          # Hessian [[2 x1, 2 x0], [2 x0, 0]]
+    >>> ad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    array([4., 2.])
+    """
     static = tuple(s + 1 for s in _as_tuple(static_argnums))
 
     fast: dict = {}
@@ -438,7 +454,16 @@ def hvp_at(fn, backend=None):
 
 
 def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None):
-    """f -> Jacobian with shape f(x).shape + x.shape; mode "auto" | "forward" | "reverse"."""
+    """f -> Jacobian with shape f(x).shape + x.shape; mode "auto" | "forward" | "reverse".
+
+    "auto" sweeps forward when there are fewer inputs than outputs, else in reverse.
+
+    >>> import numpy as np, optiad as ad
+    >>> decay = lambda p, t: p[0] * np.exp(-p[1] * t)
+    >>> ad.jacobian(decay)(np.array([2.0, 0.0]), np.array([0.0, 1.0]))
+    array([[ 1.,  0.],
+           [ 1., -2.]])
+    """
     from optiad.jacobians import jacobian_of
 
     fast: dict = {}
@@ -452,7 +477,13 @@ def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None):
 
 
 def hessian(fn, argnums=0, static_argnums=(), backend=None):
-    """f -> Hessian with shape x.shape + x.shape (forward-over-reverse, one HVP per column)."""
+    """f -> Hessian with shape x.shape + x.shape (forward-over-reverse, one HVP per column).
+
+    >>> import numpy as np, optiad as ad
+    >>> ad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
+    array([[4., 2.],
+           [2., 0.]])
+    """
     from optiad.jacobians import hessian_of
 
     fast: dict = {}
@@ -466,7 +497,12 @@ def hessian(fn, argnums=0, static_argnums=(), backend=None):
 
 
 def jvp(fn, primals, tangents, backend=None):
-    """(f(*primals), directional derivative along `tangents`), like jax.jvp."""
+    """(f(*primals), directional derivative along `tangents`), like jax.jvp.
+
+    >>> import numpy as np, optiad as ad
+    >>> ad.jvp(lambda x: x ** 2, (np.array([3.0, 1.0]),), (np.array([1.0, 0.0]),))
+    (array([9., 1.]), array([6., 0.]))
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ArgumentError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
@@ -489,7 +525,13 @@ def jvp(fn, primals, tangents, backend=None):
 
 
 def vjp(fn, *primals, backend=None):
-    """(f(*primals), pullback) like jax.vjp; pullback(ct) returns one cotangent per primal."""
+    """(f(*primals), pullback) like jax.vjp; pullback(ct) returns one cotangent per primal.
+
+    >>> import numpy as np, optiad as ad
+    >>> value, pullback = ad.vjp(lambda x: x ** 2, np.array([3.0, 4.0]))
+    >>> pullback(np.array([1.0, 0.5]))
+    (array([6., 4.]),)
+    """
     positions_all = tuple(range(len(primals)))
     signature = Signature(primals, positions_all, ())
     positions = _traced_positions(signature, positions_all)
@@ -517,7 +559,15 @@ def vjp(fn, *primals, backend=None):
 
 
 def trace(fn, static_argnums=()):
-    """f -> (*args) -> the Graph optiad records for f(*args); print it to read the program."""
+    """f -> (*args) -> the Graph optiad records for f(*args); print it to read the program.
+
+    >>> import numpy as np, optiad as ad
+    >>> print(ad.trace(lambda x: np.sum(np.sin(x)))(np.zeros(3)))
+    { lambda a:f64[3] .
+      b:f64[3] = sin a
+      c:f64[] = reduce_sum[axes=(0,) keepdims=False] b
+      in c }
+    """
     static = _as_tuple(static_argnums)
 
     def traced(*args):

@@ -94,7 +94,13 @@ class Eqn:
 
 @dataclass(eq=False)
 class Graph:
-    """A traced program.  `str(graph)` prints it one equation per line."""
+    """A traced program.  `str(graph)` prints it one equation per line.
+
+    >>> import numpy as np, optiad as ad
+    >>> graph = ad.trace(lambda x: np.exp(x) * 2.0)(np.zeros(2))
+    >>> [eqn.primitive.name for eqn in graph.eqns], [v.shape for v in graph.outvars]
+    (['exp', 'multiply'], [(2,)])
+    """
 
     invars: list
     eqns: list

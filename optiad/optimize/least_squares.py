@@ -30,7 +30,15 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
     method: "trf" | "lm" | "dogbox"; bounds: (lower, upper) as in SciPy; further keyword
     options (ftol, xtol, gtol, x_scale, loss, f_scale, max_nfev, verbose, ...) go to SciPy.
     Returns SciPy's OptimizeResult plus rss, dof, covariance, standard_errors (NaN where a
-    parameter is not determined, as curve_fit reports inf)."""
+    parameter is not determined, as curve_fit reports inf).
+
+    >>> import numpy as np, optiad as ad
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> fit = ad.least_squares(lambda p, t, y: p[0] * np.exp(-p[1] * t) - y, [1.0, 0.5],
+    ...                        args=(t, 2.0 * np.exp(-t)))
+    >>> np.round(fit.x, 6), round(fit.rss, 12)
+    (array([2., 1.]), 0.0)
+    """
     if method not in ("trf", "lm", "dogbox"):
         raise OptiadError(f"unknown least-squares method {method!r}; valid methods: trf, lm, "
                           "dogbox")

@@ -109,7 +109,14 @@ def minimize(fn, x0, method="lbfgs", args=(), tol=None, options=None, callback=N
     for SciPy's; callback: callback(x) or callback(intermediate_result=...) once per
     iteration, return True or raise StopIteration to stop; backend: "numba" | "numpy".
     Returns scipy.optimize.OptimizeResult (x, fun, jac, nit, nfev, njev, nhev, status,
-    success, message, plus `time` in seconds)."""
+    success, message, plus `time` in seconds).
+
+    >>> import numpy as np, optiad as ad
+    >>> result = ad.minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3),
+    ...                      method="trust-krylov")
+    >>> result.success, np.round(result.x, 6)
+    (True, array([1., 1., 1.]))
+    """
     key = str(method).lower()
     entry = METHODS.get(key)
     if entry is None:

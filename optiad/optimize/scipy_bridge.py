@@ -26,7 +26,16 @@ class Objective:
 
     fun(x), jac(x), fun_and_jac(x) (SciPy's jac=True), hess(x), hessp(x, p): SciPy's
     signatures, without *args (they are bound here).  evaluations/hessians/hessian_products
-    count the real evaluations; best() is the lowest finite point seen (for Ctrl-C)."""
+    count the real evaluations; best() is the lowest finite point seen (for Ctrl-C).
+
+    >>> import numpy as np, scipy.optimize, optiad as ad
+    >>> objective = ad.Objective(lambda x, c: np.sum((x - c) ** 2 + (x - c) ** 4), args=(2.0,))
+    >>> result = scipy.optimize.minimize(objective.fun_and_jac, np.zeros(2), jac=True,
+    ...                                  hessp=objective.hessp, method="trust-krylov",
+    ...                                  options={"gtol": 1e-10})
+    >>> np.round(result.x, 6)
+    array([2., 2.])
+    """
 
     def __init__(self, fn, args=(), backend=None):
         self.fn, self.args = fn, tuple(args)
@@ -121,7 +130,18 @@ def state_jacobian(rhs, args=(), backend=None):
     """jac(t, y, *args) = d rhs(t, y, *args) / d y, for `solve_ivp(..., jac=...)`.
 
     The right-hand side has solve_ivp's signature rhs(t, y, *args); the Jacobian is dense,
-    shaped (len(y), len(y)), computed in forward mode (one sweep per state)."""
+    shaped (len(y), len(y)), computed in forward mode (one sweep per state).
+
+    >>> import numpy as np, optiad as ad
+    >>> from scipy.integrate import solve_ivp
+    >>> rhs = lambda t, y, k: np.array([-k * y[0] * y[1], k * y[0] * y[1]])
+    >>> jac = ad.state_jacobian(rhs, args=(2.0,))
+    >>> jac(0.0, np.array([1.0, 3.0]))
+    array([[-6., -2.],
+           [ 6.,  2.]])
+    >>> solve_ivp(rhs, (0, 1), [1.0, 3.0], method="BDF", jac=jac, args=(2.0,)).success
+    True
+    """
     jac = jacobian(rhs, argnums=1, mode="forward", backend=backend)
     bound = tuple(args)
 

@@ -91,7 +91,19 @@ def defprimitive(name: str, impl: Callable, shape: Callable, **rules) -> Primiti
     """Declare a primitive and add it to the registry (the user-level entry point too).
 
     A user primitive gives at least `impl` (NumPy evaluation), `shape` (returns (shape, dtype)
-    from input avals) and the rules it needs; `vjp`/`jvp` rules use optiad ops (optiad.numpy)."""
+    from input avals) and the rules it needs; `vjp`/`jvp` rules use optiad ops (optiad.numpy).
+    Rules take the primals, then the output, then the tangent or cotangent.
+
+    >>> import numpy as np, optiad as ad
+    >>> softplus = ad.defprimitive(
+    ...     "doc_softplus", impl=lambda x: np.logaddexp(0.0, x),
+    ...     shape=lambda x: (x.shape, np.dtype(np.float64)),
+    ...     jvp=[lambda x, out, dx: dx / (1.0 + np.exp(-x))],
+    ...     vjp=[lambda x, out, ct: ct / (1.0 + np.exp(-x))])
+    >>> ad.grad(lambda x: np.sum(softplus(x)))(np.zeros(2))
+    array([0.5, 0.5])
+    >>> del ad.primitives.REGISTRY["doc_softplus"]     # (keeps the doctest re-runnable)
+    """
     if name in REGISTRY:
         raise OptiadError(f"a primitive named {name!r} already exists; choose another name")
     primitive = Primitive(name, impl, shape, **rules)
@@ -189,4 +201,10 @@ safe_mul = defprimitive(
 
 stop_gradient = defprimitive(
     "stop_gradient", impl=lambda x: x, shape=lambda x: (tuple(x.shape), x.dtype),
-    differentiable=False, doc="x itself, treated as a constant by every derivative")
+    differentiable=False, doc="""x itself, treated as a constant by every derivative.
+
+    >>> import optiad as ad
+    >>> ad.grad(lambda x: x * ad.stop_gradient(x))(3.0)     # d/dx (x * c) with c = x
+    3.0
+    """)
+__test__ = {"stop_gradient": stop_gradient.__doc__}   # doctest does not look at instances
