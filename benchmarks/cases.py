@@ -145,7 +145,7 @@ def deep_chain(x, xp=np):
 @dataclass
 class Case:
     name: str
-    kind: str                       # "grad" | "hvp" | "hessian" | "jacobian"
+    kind: str                       # "value" | "grad" | "hvp" | "hessian" | "jacobian"
     model: Callable
     sizes: tuple
     make: Callable                  # size -> (args, reference_function)
@@ -206,10 +206,12 @@ def rosenbrock_hessian(x):
 JAX = "jax (jit, float64)"
 NUMPY = "hand-written numpy"
 CASES = [
+    Case("rosenbrock_value", "value", rosenbrock, (10, 1_000, 100_000),
+         lambda n: (_rosenbrock_point(n), rosenbrock)),
     Case("rosenbrock_grad", "grad", rosenbrock, (10, 1_000, 100_000),
          lambda n: (_rosenbrock_point(n), rosenbrock_grad), hand_numba="rosenbrock_grad",
          target={10: (JAX, 0.25), 100_000: (JAX, 0.8)}),
-    Case("rosenbrock_hessian", "hessian", rosenbrock, (100,),
+    Case("rosenbrock_hessian", "hessian", rosenbrock, (100, 1_000),
          lambda n: (_rosenbrock_point(n), rosenbrock_hessian), hand_numba="rosenbrock_hessian",
          target={100: (JAX, 0.25)}, gradient=rosenbrock_grad),
     Case("rosenbrock_hvp", "hvp", rosenbrock, (1_000, 100_000),

@@ -32,6 +32,9 @@ PEER_MODULES = {JAX: "jax", AUTOGRAD: "autograd"}
 
 
 def optiad_derivative(case, backend):
+    if case.kind == "value":       # the function itself, through optiad's compiled program
+        from optiad.api import evaluate_function
+        return lambda *args: evaluate_function(case.model, *args, backend=backend)
     transform = {"grad": ad.grad, "hvp": ad.hvp, "hessian": ad.hessian,
                  "jacobian": ad.jacobian}[case.kind]
     return transform(case.model, backend=backend)
@@ -48,7 +51,9 @@ def jax_derivative(case):
     jax.config.update("jax_enable_x64", True)
     jnp = importlib.import_module("jax.numpy")
     model = functools.partial(case.model, xp=jnp)
-    if case.kind == "grad":
+    if case.kind == "value":
+        compiled = jax.jit(model)
+    elif case.kind == "grad":
         compiled = jax.jit(jax.grad(model))
     elif case.kind == "hvp":
         compiled = jax.jit(lambda x, v, *rest: jax.jvp(
@@ -61,6 +66,8 @@ def jax_derivative(case):
 
 
 def autograd_derivative(case):
+    if case.kind == "value":       # autograd evaluates with NumPy itself: nothing to compare
+        return None
     autograd = importlib.import_module("autograd")
     anp = importlib.import_module("autograd.numpy")
     model = functools.partial(case.model, xp=anp)
@@ -73,6 +80,8 @@ def autograd_derivative(case):
 def finite_differences(case, method):
     """SciPy's differences of the model (gradients, Jacobians) or of the hand-written gradient
     (Hessians, Hessian-vector products: what `hess="2-point"` does)."""
+    if case.kind == "value":
+        return None
     if case.kind in ("grad", "jacobian"):
         def derivative(x, *rest):
             return approx_derivative(lambda y: case.model(y, *rest), x, method=method)
