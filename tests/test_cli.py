@@ -188,3 +188,51 @@ def test_the_schema_page_documents_every_key():
     example = re.search(r"```toml\n(.*?)```", page, flags=re.DOTALL).group(1)
     spec = check(tomllib.loads(example), Path("example.toml"), example)
     assert spec["problem"]["kind"] == "least_squares"
+
+
+ODE_TOML = """\
+[problem]
+kind = "ode_fit"
+
+[model]
+rhs = "decay"
+
+[data]
+file = "data.csv"
+
+[ode]
+time = "t"
+observed = ["y"]
+initial = [1.0]
+t0 = 0.0
+method = "rk4"
+steps = 2000
+residuals = "log"
+
+[parameters]
+names = ["k"]
+start = [0.02]
+"""
+
+
+def test_ode_fit_plot_resolves_every_decade(tmp_path):
+    """Data from 0.01 to 1,000 on log axes: the fitted curve is drawn on a geometric grid (a
+    linear grid would put one point below t = 2.5 and draw straight lines through the rest)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optiad_cli.plotting import _ode_fit
+    from optiad_cli.problem import Problem
+
+    t = np.geomspace(0.01, 1000.0, 11)
+    csv = "t,y\n" + "".join(f"{float(a)!r},{float(np.exp(-0.01 * a))!r}\n" for a in t)
+    model = "import numpy as np\n\n\ndef decay(y, t, p):\n    return -p[0] * y\n"
+    problem = Problem.load(write_problem(tmp_path / "p", toml=ODE_TOML, model=model, csv=csv))
+    figure, axes = plt.subplots()
+    _ode_fit(axes, problem.built.curve, np.array([0.01]))
+    line = axes.get_lines()[0]
+    xs, ys = line.get_xdata(), line.get_ydata()
+    plt.close(figure)
+    assert axes.get_xscale() == "log" and axes.get_yscale() == "log"
+    assert xs[0] == pytest.approx(0.01) and xs[1] / xs[0] == pytest.approx(xs[-1] / xs[-2])
+    np.testing.assert_allclose(ys, np.exp(-0.01 * xs), rtol=1e-6)

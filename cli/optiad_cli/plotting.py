@@ -49,16 +49,23 @@ def _curve_fit(axes, curve, x):
 
 
 def _ode_fit(axes, curve, x):
-    grid = np.linspace(curve["t0"], curve["x"].max(), GRID)
-    solution = np.asarray(curve["model"](x, grid))
+    times, observed = curve["x"], curve["y"]
+    log_y = bool(np.all(observed > 0) and observed.max() / observed.min() > 1e3)
+    log_t = log_y and times.min() > 0 and times.max() / times.min() > 1e3
+    # a geometric grid when time is drawn on a log scale (Robertson: 0.01 to 1e5), so the
+    # curve is resolved at every decade; the grid starts at t0, where the solution starts
+    shown = np.geomspace(times.min(), times.max(), GRID) if log_t else \
+        np.linspace(curve["t0"], times.max(), GRID)
+    grid = shown if shown[0] == curve["t0"] else np.concatenate([[curve["t0"]], shown])
+    solution = np.asarray(curve["model"](x, grid))[grid.size - shown.size:]
     for k, label in enumerate(curve["labels"]):
-        line, = axes.plot(grid, solution[:, k], "-", lw=1.8, label=f"{label} (fit)")
-        axes.plot(curve["x"], curve["y"][:, k], "o", ms=4, color=line.get_color(),
+        line, = axes.plot(shown, solution[:, k], "-", lw=1.8, label=f"{label} (fit)")
+        axes.plot(times, observed[:, k], "o", ms=4, color=line.get_color(),
                   label=f"{label} (data)")
-    if np.all(curve["y"] > 0) and curve["y"].max() / curve["y"].min() > 1e3:
+    if log_y:
         axes.set_yscale("log")
-        if curve["x"].min() > 0 and curve["x"].max() / curve["x"].min() > 1e3:
-            axes.set_xscale("log")
+    if log_t:
+        axes.set_xscale("log")
     axes.set_xlabel(curve["xlabel"])
     axes.legend(fontsize=8)
 
