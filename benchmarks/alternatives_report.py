@@ -34,14 +34,17 @@ def _seconds(value):
     return "" if value is None else _time(value)
 
 
+def _study_table(description, rows, what) -> list[str]:
+    lines = [f"**{description}**", "", f"| method | error | time per {what} | note |",
+             "|---|---|---|---|"]
+    return lines + [f"| {method} | {_error(row['error'])} | {_seconds(row['seconds'])} | "
+                    f"{row['note']} |" for method, row in rows.items()]
+
+
 def markdown(results) -> str:
     lines = [INTRODUCTION, "## Gradients", ""]
     for name, study in results["gradient"].items():
-        lines += [f"**{results['descriptions'][name]}**", "",
-                  "| method | error | time per gradient | note |", "|---|---|---|---|"]
-        for method, row in study["rows"].items():
-            lines.append(f"| {method} | {_error(row['error'])} | {_seconds(row['seconds'])} | "
-                         f"{row['note']} |")
+        lines += _study_table(results["descriptions"][name], study["rows"], "gradient")
         sweep = study["sweep"]
         best = {key: (STEPS[int(np.nanargmin(sweep[key]))], np.nanmin(sweep[key]))
                 for key in ("2-point", "3-point")}
@@ -56,12 +59,7 @@ def markdown(results) -> str:
                "not known in advance.  AD and the complex step have no step to choose."), "",
               "## Hessians", ""]
     for name, study in results["hessian"].items():
-        lines += [f"**{results['descriptions'][name]}**", "",
-                  "| method | error | time per Hessian | note |", "|---|---|---|---|"]
-        for method, row in study["rows"].items():
-            lines.append(f"| {method} | {_error(row['error'])} | {_seconds(row['seconds'])} | "
-                         f"{row['note']} |")
-        lines.append("")
+        lines += _study_table(results["descriptions"][name], study["rows"], "Hessian") + [""]
     lines += ["## Cost against n (extended Rosenbrock gradient)", "",
               "![cost against n](img/alternatives-cost.png)", ""]
     methods = sorted({m for per_n in results["cost"].values() for m in per_n})

@@ -17,6 +17,7 @@ import numpy as np
 from optiad import api
 from optiad.errors import ArgumentError
 from optiad.tracing import Tracer
+from optiad.transforms.programs import hvp_graph, jvp_graph, vjp_graph
 
 MODES = ("auto", "forward", "reverse")
 MAX_CHUNK = 64
@@ -151,14 +152,14 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
             blocks = _split_columns(results[0].reshape(count, -1).T, out_shape, in_shapes)
             return blocks[0] if single else tuple(blocks)
         result = _swept(fn, args, signature, backend, fast, ("jacobian forward", positions),
-                        lambda g: api.jvp_graph(g, positions), offsets, count, "first",
+                        lambda g: jvp_graph(g, positions), offsets, count, "first",
                         slice(1, None), finish)
     else:
         def finish(results):
             blocks = [b.reshape(tuple(out_shape) + tuple(s)) for b, s in zip(results, in_shapes)]
             return blocks[0] if single else tuple(blocks)
         result = _swept(fn, args, signature, backend, fast, ("jacobian reverse", positions),
-                        lambda g: api.vjp_graph(g, positions), [0], n_out, "first",
+                        lambda g: vjp_graph(g, positions), [0], n_out, "first",
                         slice(1, None), finish)
     if result is not None:
         return result
@@ -167,7 +168,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
         def entry_for(n):
             chunk = chunk_size(base.graph, n)
             return chunk, api._derived(fn, signature, ("jvp", positions, chunk),
-                                       lambda g: api.jvp_graph(g, positions, chunk), backend)
+                                       lambda g: jvp_graph(g, positions, chunk), backend)
 
         directions, columns = _sweep(entry_for, in_shapes,
                                      lambda k, e: _in_block(k, e, in_shapes), inputs,
@@ -179,7 +180,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
         def entry_for(n):
             chunk = chunk_size(base.graph, n)
             return chunk, api._derived(fn, signature, ("vjp", positions, chunk),
-                                       lambda g: api.vjp_graph(g, positions, chunk), backend)
+                                       lambda g: vjp_graph(g, positions, chunk), backend)
         m = len(positions)
         _, rows = _sweep(entry_for, [out_shape], lambda k, e: [e], inputs,
                          lambda outs, d: outs[1 + d * m:1 + (d + 1) * m])
@@ -204,7 +205,7 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
             return rows[0].reshape(tuple(shapes[0]) * 2)
         return tuple(tuple(_split_columns(row, shapes[i], shapes)) for i, row in enumerate(rows))
     result = _swept(fn, args, signature, backend, None if static else fast, ("hessian", positions),
-                    lambda g: api.hvp_graph(g, positions, "hessian"), offsets, count, "last",
+                    lambda g: hvp_graph(g, positions, "hessian"), offsets, count, "last",
                     slice(None), finish)
     if result is not None:
         return result
@@ -212,7 +213,7 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
     def entry_for(n):
         chunk = chunk_size(base.graph, n)
         return chunk, api._derived(fn, signature, ("hvp", positions, chunk),
-                                   lambda g: api.hvp_graph(g, positions, "hessian", chunk),
+                                   lambda g: hvp_graph(g, positions, "hessian", chunk),
                                    backend)
 
     directions, products = _sweep(entry_for, shapes, lambda k, e: _in_block(k, e, shapes), inputs,

@@ -115,15 +115,13 @@ def symbolic(fn, x, args):
     """sympy: trace, turn into formulas, differentiate, lambdify; returns (derivative, note)."""
     import sympy as sp
 
-    from optiad_cli.symbolic import formulas
+    from optiad_cli.symbolic import NoFormula, formulas
 
     graph = derivative_program(fn, (x, *args), "value")
-    inputs = (x, *args, *[np.zeros(v.shape) for v in graph.invars[1 + len(args):]])
     if len(graph.invars) != 1 + len(args):
-        from optiad_cli.symbolic import NoFormula
         raise NoFormula("the model captures arrays from outside its arguments")
     start = time.perf_counter()
-    symbols, expressions = formulas(graph, inputs)
+    symbols, expressions = formulas(graph, (x, *args))
     derivatives = [[sp.diff(e, s) for s in symbols] for e in expressions]
     derive = time.perf_counter() - start
     evaluate = sp.lambdify([symbols], derivatives, modules="numpy")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from optiad.errors import OptiadError
-from optiad_cli.schema import ProblemError
+from optiad_cli.schema import ProblemError, read_text
 
 _MODULE_COUNTER = itertools.count()
 
@@ -77,13 +77,8 @@ def call_model(function, path: Path, what: str, *args):
 
 def read_csv(path: Path) -> dict:
     """Columns of a CSV with a header row, as float arrays by name; '#' lines are comments."""
-    if not path.is_file():
-        raise ProblemError(f"{path}: the data file does not exist.  [data] file names a CSV "
-                           f"next to the problem file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProblemError(f"{path}: cannot read the data file ({error}).") from None
+    text = read_text(path, "data file", "the data file does not exist.  [data] file names a "
+                     "CSV next to the problem file.")
     rows = [(number, row) for number, row in
             enumerate(csv.reader(text.splitlines()), start=1)
             if row and not row[0].lstrip().startswith("#")]

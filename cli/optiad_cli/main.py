@@ -49,8 +49,6 @@ def reports_errors(command):
         except KeyboardInterrupt:
             _stderr().print("optiad: interrupted", markup=False)
             sys.exit(130)
-        except click.exceptions.Exit:
-            raise
         except Exception as error:  # noqa: BLE001 -- user code or an optiad bug: no traceback
             problem_file = kwargs.get("problem_file")
             location = _model_frame(error)

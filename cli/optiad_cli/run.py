@@ -77,13 +77,7 @@ def _least_squares(problem, method, backend, options, progress):
     if built.residuals is None:
         raise problem.error(f"method \"{method}\" is for least-squares problems; a "
                             f"\"{problem.kind}\" problem takes a minimize method such as lbfgs.")
-    residuals = built.residuals
-    if progress is not None:
-        def residuals(x, *args):
-            value = built.residuals(x, *args)
-            if isinstance(value, np.ndarray) and isinstance(x, np.ndarray):
-                progress.update(0.5 * float(np.dot(value, value)), x)
-            return value
+    residuals = built.residuals if progress is None else _reporting(built.residuals, progress)
     bounds = (problem.lower, problem.upper) if problem.has_bounds() else (-np.inf, np.inf)
     result = ad.least_squares(residuals, problem.x0, args=built.residual_args, method=method,
                               bounds=bounds, backend=backend, **options)
@@ -92,6 +86,16 @@ def _least_squares(problem, method, backend, options, progress):
     return Outcome(result.x, float(result.rss), bool(result.success), int(result.status),
                    str(result.message), method, "", counts, 0.0,
                    standard_errors=np.asarray(result.standard_errors))
+
+
+def _reporting(residuals, progress):
+    """residuals that report each concrete evaluation (not the traced ones) to progress."""
+    def reporting(x, *args):
+        value = residuals(x, *args)
+        if isinstance(value, np.ndarray) and isinstance(x, np.ndarray):
+            progress.update(0.5 * float(np.dot(value, value)), x)
+        return value
+    return reporting
 
 
 def _minimize(problem, method, backend, options, progress):

@@ -140,20 +140,26 @@ REQUIRED = {("problem", "kind"), ("parameters", "start")}
 def read_problem_file(path) -> dict:
     """The checked problem file as {section: {key: value}} with defaults filled in."""
     path = Path(path)
-    if not path.is_file():
-        hint = " (it is a directory; give the problem.toml inside it)" if path.is_dir() else ""
-        raise ProblemError(f"{path}: no such problem file{hint}.  Give the path of a "
-                           f"problem.toml, for example problems/rosenbrock/problem.toml.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProblemError(f"{path}: cannot read the problem file ({error}).") from None
+    hint = " (it is a directory; give the problem.toml inside it)" if path.is_dir() else ""
+    text = read_text(path, "problem file", f"no such problem file{hint}.  Give the path of a "
+                     f"problem.toml, for example problems/rosenbrock/problem.toml.")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProblemError(f"{path}: not valid TOML: {error}.  See docs/problem-files.md for "
                            "the format.") from None
     return check(raw, path, text)
+
+
+def read_text(path: Path, what: str, missing: str) -> str:
+    """The text of a file the user named; a missing or unreadable one is a ProblemError
+    (`missing` says what to do)."""
+    if not path.is_file():
+        raise ProblemError(f"{path}: {missing}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProblemError(f"{path}: cannot read the {what} ({error}).") from None
 
 
 def check(raw: dict, path: Path, text: str) -> dict:
