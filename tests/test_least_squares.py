@@ -1,5 +1,6 @@
 """optiad.least_squares on NIST StRD nonlinear regression problems (both NIST starting
-points), against the certified parameters and standard deviations, and curve_fit."""
+points), against the certified parameters, standard deviations and residual sums of squares
+(references that do not depend on optiad), and curve_fit with a hand-written Jacobian."""
 
 import warnings
 
@@ -15,16 +16,6 @@ HIGHER_DIFFICULTY = ["MGH09", "Thurber", "Eckerle4", "Rat43", "Bennett5", "BoxBO
 TIGHT = {"ftol": 1e-15, "xtol": 1e-15, "gtol": 1e-15, "max_nfev": 10000}
 
 
-def scipy_trf_digits(data, start):
-    """Digits SciPy's trf gets with an exact (hand-derived by AD, checked below) Jacobian."""
-    jac = ad.jacobian(data.residuals, mode="forward")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = scipy.optimize.least_squares(data.residuals, start, jac=jac,
-                                              args=(data.x, data.y), method="trf", **TIGHT)
-    return log_relative_error(result.x, data.certified).min()
-
-
 def test_at_least_eight_problems_including_the_higher_difficulty_ones():
     assert len(MODELS) >= 8 and set(HIGHER_DIFFICULTY) <= set(MODELS)
 
@@ -37,10 +28,12 @@ def test_certified_values(name, start):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = ad.least_squares(data.residuals, x0, args=(data.x, data.y), **TIGHT)
-    if scipy_trf_digits(data, x0) >= 6:
-        assert log_relative_error(fit.x, data.certified).min() >= 6
-        assert log_relative_error(fit.standard_errors, data.standard_deviations).min() >= 3
-        assert log_relative_error(fit.rss, data.rss) >= 6
+    # Every problem from both starts, no gate: NIST certifies 11 digits; the hardest here
+    # (Lanczos3 from start 1, Thurber from start 2) reach 6.5-7 digits in parameters and
+    # standard deviations, the others 7.6 to 11.
+    assert log_relative_error(fit.x, data.certified).min() >= 6
+    assert log_relative_error(fit.standard_errors, data.standard_deviations).min() >= 6
+    assert log_relative_error(fit.rss, data.rss) >= 9
     assert fit.jacobian_mode == "forward"
     assert fit.dof == data.x.size - x0.size
 
@@ -87,7 +80,9 @@ def test_methods_and_bounds(method):
 
 
 def test_reverse_mode_when_parameters_outnumber_residuals():
-    fit = ad.least_squares(lambda p: np.stack([np.sum(p) - 1, p[0] - p[1]]), np.zeros(4),
+    # (from 0.1, not 0: SciPy 1.17's trf takes no step from x0 = 0 on this problem with
+    # x_scale=1, even with the exact Jacobian written by hand)
+    fit = ad.least_squares(lambda p: np.stack([np.sum(p) - 1, p[0] - p[1]]), np.full(4, 0.1),
                            **TIGHT)
     assert fit.jacobian_mode == "reverse" and fit.cost < 1e-20
     assert np.all(np.isnan(fit.standard_errors))       # no degrees of freedom left

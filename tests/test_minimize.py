@@ -1,9 +1,14 @@
-"""optiad.minimize on the Moré-Garbow-Hillstrom problems, against SciPy run directly.
+"""optiad.minimize on the Moré-Garbow-Hillstrom problems, against the minima the paper
+publishes (tests/mgh.py), a reference that does not depend on optiad's derivatives.
 
-For every SciPy method, optiad.minimize must reach the literature minimum wherever
-scipy.optimize.minimize with exact derivatives (the same method, called directly) reaches it;
-optiad's lbfgs wherever SciPy's L-BFGS-B does.  Steepest descent is held to the problems it
-can finish in its iteration budget (listed below, with the reason for the others).
+Each method must reach the published minimum (or a listed local one) on the problems named for
+it below.  The lists are what each method reaches with exact derivatives; SciPy's own
+minimize, given complex-step gradients and Hessians from differences of complex-step gradients
+(no optiad at all), reached the same problems when the lists were made, except biggs_exp6 for
+trust-krylov, which optiad's exact Hessians reach and the differenced ones do not.  A wrong
+gradient, Hessian or Hessian-vector product makes a listed problem miss; nothing drops a
+problem silently.  The derivatives themselves are checked
+against complex-step references in test_mgh_derivatives.py.
 """
 
 import warnings
@@ -14,10 +19,40 @@ import scipy.optimize
 from mgh import PROBLEMS
 
 import optiad as ad
-from optiad.optimize.scipy_methods import SECOND_ORDER
 
 SCIPY_METHODS = ["bfgs", "l-bfgs-b", "newton-cg", "trust-ncg", "trust-krylov", "trust-exact",
                  "trust-constr", "slsqp"]
+ALL = [p.name for p in PROBLEMS]
+
+
+def all_but(*names):
+    assert set(names) <= set(ALL), set(names) - set(ALL)
+    return [name for name in ALL if name not in names]
+
+
+# The problems each method reaches from the standard start; what it misses, and why.
+REACHES = {
+    "bfgs": all_but(),
+    # L-BFGS-B stops early (its ftol test) on the badly scaled and flat-valleyed ones
+    "l-bfgs-b": all_but("powell_badly_scaled", "jennrich_sampson", "meyer", "wood",
+                        "osborne_1", "penalty_1_4"),
+    # the Newton-CG / truncated trust-region methods run out of iterations or stall on the
+    # badly scaled ones (cond(H) ~ 1e9 .. 1e16)
+    "newton-cg": all_but("powell_badly_scaled", "meyer", "wood", "osborne_1"),
+    "trust-ncg": all_but("powell_badly_scaled", "brown_badly_scaled", "meyer", "osborne_1",
+                         "biggs_exp6"),
+    "trust-krylov": all_but("powell_badly_scaled", "brown_badly_scaled", "meyer",
+                            "osborne_1"),
+    "trust-exact": all_but("brown_badly_scaled"),
+    # meyer: reached in 938 of trust-constr's 1,000 iterations with the numba backend's
+    # rounding, not within them with the NumPy backend's -- too close to the limit to list
+    "trust-constr": all_but("osborne_1", "meyer"),
+    # SLSQP's quasi-Newton update and ftol stop it early on the harder half
+    "slsqp": all_but("powell_badly_scaled", "brown_badly_scaled", "jennrich_sampson", "meyer",
+                     "powell_singular", "wood", "kowalik_osborne", "osborne_1", "watson_6",
+                     "extended_rosenbrock_10", "extended_powell_8", "penalty_1_4"),
+    "lbfgs": all_but("meyer"),          # 3,000 iterations are not enough for Meyer's valley
+}
 # Steepest descent needs far more than its 20,000-iteration budget on the badly scaled and
 # ill-conditioned problems (powell_badly_scaled, brown_badly_scaled, jennrich_sampson, meyer,
 # powell_singular, wood, brown_dennis, osborne_1, biggs_exp6, watson, extended_powell,
@@ -33,22 +68,6 @@ ADAM_PROBLEMS = ["rosenbrock", "freudenstein_roth", "beale", "jennrich_sampson",
                  "broyden_tridiagonal_10"]
 OPTIONS = {"lbfgs": {"maxiter": 3000}, "gd": {"maxiter": 20000},
            "adam": {"learning_rate": 0.01, "maxiter": 5000, "gtol": 1e-6}}
-_REFERENCE: dict = {}
-
-
-def scipy_reaches(problem, method) -> bool:
-    """Does scipy.optimize.minimize itself, given exact derivatives, reach the minimum?"""
-    key = (problem.name, method)
-    if key not in _REFERENCE:
-        objective = ad.Objective(problem.f)
-        second = SECOND_ORDER.get(method)
-        extra = {second: getattr(objective, second)} if second else {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = scipy.optimize.minimize(objective.fun_and_jac, np.array(problem.x0),
-                                             jac=True, method=method, **extra)
-        _REFERENCE[key] = problem.reached(result.fun)
-    return _REFERENCE[key]
 
 
 def run(problem, method):
@@ -58,29 +77,19 @@ def run(problem, method):
                            options=OPTIONS.get(method))
 
 
-def test_at_least_fifteen_problems_with_correct_derivatives():
+def test_every_method_has_its_problems_named():
     assert len(PROBLEMS) >= 15
-    rng = np.random.default_rng(0)
-    for problem in PROBLEMS:        # the test functions themselves, against central differences
-        x = np.array(problem.x0) + 0.1 * rng.standard_normal(len(problem.x0))
-        h = 1e-5 * np.maximum(1.0, np.abs(x))
-        numeric = [(problem.f(x + h[i] * e) - problem.f(x - h[i] * e)) / (2 * h[i])
-                   for i, e in enumerate(np.eye(len(x)))]
-        np.testing.assert_allclose(ad.grad(problem.f)(x), numeric, rtol=1e-5,
-                                   atol=1e-6 * max(1.0, abs(problem.f(x))), err_msg=problem.name)
+    assert set(REACHES) == set(SCIPY_METHODS) | {"lbfgs"}
+    for method, names in REACHES.items():     # at least half of the set, for every method
+        assert len(names) >= len(PROBLEMS) // 2, method
 
 
-@pytest.mark.parametrize("method", SCIPY_METHODS)
-def test_scipy_methods_reach_the_minimum_wherever_scipy_does(method):
-    missed = [p.name for p in PROBLEMS if scipy_reaches(p, method) and
-              not p.reached(run(p, method).fun)]
-    assert not missed
-
-
-def test_lbfgs_reaches_the_minimum_wherever_scipy_lbfgsb_does():
-    missed = [p.name for p in PROBLEMS if scipy_reaches(p, "l-bfgs-b") and
-              not p.reached(run(p, "lbfgs").fun)]
-    assert not missed
+@pytest.mark.parametrize("method", sorted(REACHES))
+def test_method_reaches_the_published_minimum(method):
+    problems = [p for p in PROBLEMS if p.name in REACHES[method]]
+    values = {p.name: run(p, method).fun for p in problems}
+    missed = {p.name: values[p.name] for p in problems if not p.reached(values[p.name])}
+    assert not missed, f"{method} missed the published minimum of {missed}"
 
 
 @pytest.mark.parametrize("name", GD_PROBLEMS)
