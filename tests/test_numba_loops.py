@@ -2,16 +2,30 @@
 array kernel otherwise, a Python loop around a body that is not one kernel), its machine code
 does not depend on the trip count, and every path agrees with the NumPy reference."""
 
+import math
+
 import numpy as np
 import pytest
 
 import optiad as ad
 from optiad.codegen import cache
 from optiad.codegen.loop import CompiledScan, PythonLoopScan, scan_step
+from optiad.errors import SolverError
 
 
 def decay(x, n):
     return ad.fori_loop(0, n, lambda i, c: c * 0.999999 + 1e-6 * np.tanh(c), x)
+
+
+def decay_and_derivative_by_hand(x, n):
+    """The same recurrence in plain Python, with d c_n / d c_0 by the chain rule: each step
+    multiplies it by d c_{k+1} / d c_k = 0.999999 + 1e-6 (1 - tanh(c_k)^2)."""
+    c, derivative = x, 1.0
+    for _ in range(n):
+        t = math.tanh(c)
+        derivative *= 0.999999 + 1e-6 * (1.0 - t * t)
+        c = c * 0.999999 + 1e-6 * t
+    return c, derivative
 
 
 def test_trip_count_changes_no_machine_code():
@@ -23,9 +37,10 @@ def test_trip_count_changes_no_machine_code():
     assert after["modules"] == before["modules"] and after["compiled"] == before["compiled"]
     reference = ad.grad(decay, static_argnums=1, backend="numpy")
     assert short == pytest.approx(reference(0.5, 10), rel=1e-13)
-    # d c_n / d c_0 = prod(0.999999 + 1e-6 (1 - tanh^2)) ~ 0.999999^n: checked by the
-    # reference on a shorter loop above, and by its size here
-    assert 0.99999 ** 1 > long > 0.999999 ** (10 ** 6)
+    # the 10^6-step derivative (0.8181) against the direct loop: the two products of 10^6
+    # factors round differently (reverse mode multiplies them in the other order), about
+    # sqrt(10^6) * 1.1e-16 = 1e-13 apart (measured 1.1e-13), so 1e-12
+    assert long == pytest.approx(decay_and_derivative_by_hand(0.5, 10 ** 6)[1], rel=1e-12)
 
 
 def _paths(f, *args):
@@ -79,3 +94,19 @@ def test_compiled_ode_solvers_match_the_reference(method):
     theta = np.array([1.0, 0.5, 1.2, 0.6, 1.0, 0.5])
     np.testing.assert_allclose(ad.grad(loss, backend="numba")(theta),
                                ad.grad(loss, backend="numpy")(theta), rtol=1e-9)
+
+
+def test_compiled_dopri5_honours_max_step():
+    # the compiled loop caps every step like the Python one: equal results, and 5 / 0.05 =
+    # 100 steps at least, so a budget of 50 steps is not enough
+    t = np.linspace(0, 5, 6)
+    theta = np.array([1.0, 0.5, 1.2, 0.6, 1.0, 0.5])
+
+    def loss(theta, **options):
+        return np.sum(ad.odeint(lotka_volterra, theta[4:], t, theta[:4], **options) ** 2)
+    bounded = ad.grad(lambda th: loss(th, max_step=0.05), backend="numba")(theta)
+    np.testing.assert_allclose(bounded, ad.grad(lambda th: loss(th, max_step=0.05),
+                                                backend="numpy")(theta), rtol=1e-12)
+    assert not np.allclose(bounded, ad.grad(loss, backend="numba")(theta), rtol=1e-13, atol=0)
+    with pytest.raises(SolverError, match="max_steps"):
+        ad.grad(lambda th: loss(th, max_step=0.05, max_steps=50), backend="numba")(theta)

@@ -59,6 +59,14 @@ def odeint(rhs, y0, t, *params, method="dopri5", rtol=1e-8, atol=1e-10, steps=No
     if steps is not None and method != "rk4":
         raise ArgumentError(f"steps= is the fixed step count of method='rk4'; {method} chooses "
                             "its steps from rtol and atol")
+    # rk4 used to accept first_step= and max_step= and ignore them (its steps come from
+    # steps= alone), and a non-positive max_step reached dopri5 as a step-size underflow
+    for name, value in (("first_step", first_step), ("max_step", max_step)):
+        if value is not None and method == "rk4":
+            raise ArgumentError(f"{name}= applies to the adaptive and stiff methods; "
+                                "method='rk4' takes `steps` fixed steps (steps=)")
+        if value is not None and not float(value) > 0:
+            raise ArgumentError(f"{name}={value!r}; it must be a positive step size")
     times = _time_grid(t)
     y0 = _state(y0)
     params = [p if isinstance(p, Tracer) else np.asarray(p, dtype=np.float64) for p in params]

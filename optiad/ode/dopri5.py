@@ -50,8 +50,9 @@ def initial_step(y, t, f0, extra, rtol, atol, t_end):
     return min(100 * h0, h1)
 
 
-def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_steps):
-    """Returns (ys of shape (len(times), n), status, t reached)."""
+def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_step, max_steps):
+    """Returns (ys of shape (len(times), n), status, t reached).  `max_step` bounds every step
+    (infinity for none), as solve_ivp's does."""
     n, nt = y0.size, times.size
     ys = np.empty((nt, n))
     ys[0] = y0
@@ -65,6 +66,9 @@ def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_steps):
         if steps >= max_steps:
             return ys, 1, t
         steps += 1
+        # max_step bounds every step, as in solve_ivp: it is how a user makes the solver see a
+        # narrow feature of rhs(t) that a long step would pass over (it used to be ignored)
+        h = min(h, max_step)
         proposal = h
         last = t + h >= times[j]
         if last:
@@ -142,18 +146,19 @@ def _compiled(body):
 def solve(system, y0, params, times, rtol, atol, options):
     compiled = _compiled(system.body) if system.backend == "numba" else None
     first_step = float(options.get("first_step") or 0.0)
+    max_step = math.inf if options.get("max_step") is None else float(options["max_step"])
     max_steps = int(options.get("max_steps", 100_000))
     if compiled is not None:
         loop, constants = compiled
         extra = tuple(float(p) if np.ndim(p) == 0 else np.ascontiguousarray(p)
                       for p in params) + tuple(constants)
         ys, status, t = loop(np.ascontiguousarray(y0, dtype=np.float64), times, extra,
-                             rtol, atol, first_step, max_steps)
+                             rtol, atol, first_step, max_step, max_steps)
     else:
         run = system.body.program(system.backend)
         loop = as_python(FUNCTIONS, rhs=lambda y, t, extra: np.asarray(run(y, t, *extra)[0]))
         ys, status, t = loop(np.asarray(y0, dtype=np.float64), times, tuple(params), rtol, atol,
-                             first_step, max_steps)
+                             first_step, max_step, max_steps)
     if status != OK:
         raise SolverError(failure_message("dopri5", status, t, times, max_steps))
     return ys

@@ -83,10 +83,15 @@ def adjoint_gradient(system, y0, params, times, ct, rtol, atol, options, method)
     ct = np.asarray(ct, dtype=np.float64)
     n_params = vjp(times[-1], forward.sol(times[-1]), ct[-1]).size - n
     state = np.concatenate([ct[-1], np.zeros(n_params)])
+    # max_step bounds the backward sweep's steps too: the adjoint reads rhs's Jacobians at the
+    # same times as the forward solve, so a narrow feature in t that max_step makes the forward
+    # solve resolve is as narrow here (without it, the sweep stepped over a pulse in rhs(t) and
+    # its parameter gradient came out ~0).  first_step is the forward solve's first step only.
+    bounds = {} if options.get("max_step") is None else {"max_step": options["max_step"]}
     for k in range(len(times) - 1, 0, -1):
         extra = {"jac": backward_jacobian} if implicit else {}
         sweep = solve_ivp(backward, (times[k], times[k - 1]), state, method=scipy_method,
-                          rtol=rtol, atol=atol, **extra)
+                          rtol=rtol, atol=atol, **extra, **bounds)
         _check(sweep, method, times, times[k], times[k - 1],
                hint="this was the adjoint's backward sweep, which reads the forward solution "
                     "from its interpolant; use sensitivity='forward', or loosen rtol/atol")
