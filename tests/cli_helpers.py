@@ -1,5 +1,5 @@
-"""Helpers for the CLI tests: write a problem folder, run `optiad` in-process (click's runner)
-or as the real command in a subprocess."""
+"""Helpers for the CLI tests: write a problem folder (and CSV text for it), run `optiad`
+in-process (click's runner) or as the real command in a subprocess."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 from optiad_cli.main import main
 
@@ -48,6 +49,14 @@ def model(b, x):
 
 GOOD_CSV = "x,y\n" + "".join(f"{x},{2.0 * 2.718281828459045 ** (-0.3 * x)!r}\n"
                              for x in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0))
+
+
+def csv_text(**columns) -> str:
+    """A data file: a header row of the column names, then the values at full precision."""
+    names = list(columns)
+    rows = zip(*(np.asarray(columns[n], dtype=float) for n in names))
+    return ",".join(names) + "\n" + "".join(",".join(repr(float(v)) for v in row) + "\n"
+                                            for row in rows)
 
 
 def write_problem(folder: Path, toml=GOOD_TOML, model=GOOD_MODEL, csv=GOOD_CSV) -> Path:

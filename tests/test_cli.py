@@ -1,5 +1,7 @@
 """`optiad solve / check / trace`: exit statuses, the result table and JSON, the plot, live
-progress, the derivative comparison and the printed programs."""
+progress (driven by a fake clock), the derivative comparison and the printed programs.
+test_cli_check.py shows check catching wrong derivatives and using --at, --repeats, --backend;
+test_cli_keys.py and test_cli_kinds.py test the problem-file keys."""
 
 from __future__ import annotations
 
@@ -96,12 +98,12 @@ def test_agreement_digits():
     assert agreement_digits(5.0, 1.0) == 0.0
 
 
-def test_progress_lines_at_most_every_half_second(monkeypatch):
-    clock = iter(np.arange(0.0, 100.0, 0.2))
-    monkeypatch.setattr(progress_module.time, "perf_counter", lambda: float(next(clock)))
+def test_progress_lines_at_most_every_half_second():
+    readings = iter(np.arange(0.0, 100.0, 0.2))
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=False, width=200)
-    with progress_module.Progress(console, "iteration", heartbeat=False) as progress:
+    with progress_module.Progress(console, "iteration", heartbeat=False,
+                                  clock=lambda: float(next(readings))) as progress:
         for k in range(10):
             progress.update(10.0 - k, x=np.array([float(k)]), gradient=np.array([1.0]),
                             iteration=k + 1)
@@ -112,12 +114,62 @@ def test_progress_lines_at_most_every_half_second(monkeypatch):
     assert len(progress.history) == 10
 
 
-def test_progress_while_nothing_reports(monkeypatch):
+class HeartbeatClock:
+    """Fake time for the heartbeat thread: it passes only when the heartbeat pauses, each
+    pause moving it on by the pause asked for; after `beats` pauses the wait reports the
+    progress closed, so the thread stops by itself."""
+
+    def __init__(self, beats):
+        self.beats, self.pauses, self.pause = beats, 0, 0.0
+
+    def __call__(self):
+        return self.pauses * self.pause          # a product, not a running sum: exact steps
+
+    def wait(self, seconds):
+        if self.pauses == self.beats:
+            return True
+        self.pause = seconds
+        self.pauses += 1
+        return False
+
+
+def test_progress_while_nothing_reports():
+    """A first call that takes 1.3 s (tracing, compiling): the heartbeat says so every half
+    second, although the solver reports nothing."""
+    clock = HeartbeatClock(beats=13)
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=False, width=200)
-    with progress_module.Progress(console, "iteration"):
-        progress_module.time.sleep(1.3)          # a long first call: tracing and compiling
-    assert stream.getvalue().count("starting (tracing, compiling") >= 2
+    # leaving the block joins the heartbeat thread, which stops after its 13 pauses (were the
+    # fake wait not used, the closing event would stop it at once, with nothing printed)
+    with progress_module.Progress(console, "iteration", clock=clock, wait=clock.wait):
+        pass
+    assert clock.pauses == 13 and clock.pause == progress_module.HEARTBEAT
+    assert stream.getvalue().splitlines() == [
+        f"starting (tracing, compiling, first evaluation)  time {t} s" for t in ("0.5", "1.0")]
+
+
+def test_heartbeat_shows_the_latest_report():
+    """Between reports (a long line search, a slow ODE solve) the heartbeat repeats the
+    latest state with the time running on."""
+    clock = HeartbeatClock(beats=6)
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=False, width=200)
+    progress = progress_module.Progress(console, "iteration", clock=clock, wait=clock.wait)
+    progress.update(3.5, x=np.array([1.0]), gradient=np.array([0.25]), iteration=7)
+    with progress:                               # the report came first: no race with the beat
+        pass
+    assert stream.getvalue().splitlines() == [
+        "iteration 7  objective 3.5  |gradient| 2.500e-01  time 0.5 s"]
+
+
+def test_no_heartbeat_on_a_terminal_or_when_quiet():
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
+    with progress_module.Progress(terminal, "iteration") as progress:
+        assert progress.thread is None and progress.live is not None
+    quiet = Console(file=io.StringIO(), force_terminal=False, width=200)
+    with progress_module.Progress(quiet, "iteration", enabled=False) as progress:
+        assert progress.thread is None
+    assert quiet.file.getvalue() == ""
 
 
 def test_quiet_prints_no_progress(tmp_path):
@@ -129,7 +181,7 @@ def test_quiet_prints_no_progress(tmp_path):
 def test_check_compares_every_way_against_sympy(tmp_path):
     status, out, _ = run_inprocess("check", write_problem(tmp_path / "p"))
     assert status == 0
-    assert "reference: symbolic (sympy)" in out
+    assert "reference: symbolic (sympy), backend numpy" in out and "DISAGREES" not in out
     for row in ("forward AD", "reverse AD", "2-point differences", "3-point differences",
                 "complex step", "swell"):
         assert row in out
@@ -141,16 +193,6 @@ def test_check_says_why_sympy_and_complex_step_are_unavailable():
     status, out, _ = run_inprocess("check", PROBLEMS / "mlp_classifier" / "problem.toml")
     assert status == 0 and "reference: 5-point differences" in out
     assert "logaddexp" in out              # NumPy's logaddexp takes no complex input
-
-
-def test_check_at_a_point_and_at_a_result_file(tmp_path):
-    path = write_problem(tmp_path / "p")
-    status, out, _ = run_inprocess("check", path, "--at", "2,0.3")
-    assert status == 0 and "at 2,0.3" in out
-    result = tmp_path / "r.json"
-    run_inprocess("solve", path, "-q", "--json", result)
-    status, out, _ = run_inprocess("check", path, "--at", result)
-    assert status == 0
 
 
 def test_trace_prints_the_program_and_its_derivatives(tmp_path):

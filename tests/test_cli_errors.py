@@ -1,6 +1,7 @@
 """Bad input to `optiad` never shows a traceback: every malformed problem file, model or data
 file below gives a one-paragraph message naming the file (and line where there is one) and
-exit status 2.  Hand-written cases plus hypothesis-generated ones."""
+exit status 2.  Hand-written cases plus hypothesis-generated ones.  An internal error of optiad
+(simulated) exits 3 with a one-line message, the traceback only with OPTIAD_DEBUG=1."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cli_helpers import (
     GOOD_CSV,
     GOOD_MODEL,
     GOOD_TOML,
+    PROBLEMS,
     run_command,
     run_inprocess,
     write_problem,
@@ -160,6 +162,45 @@ def test_real_command_prints_no_traceback(tmp_path):
     done = run_command("check", model_error)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert re.search(r"model\.py, line \d+", done.stderr)
+
+
+@pytest.mark.parametrize("problem,args,needle", [
+    (None, ("--residuals",), "--residuals applies to fits"),
+    ("fit", ("--residuals", "--grad"), "--grad needs a scalar function"),
+    ("fit", ("--residuals", "--hvp"), "--hvp needs a scalar function"),
+], ids=["residuals-of-a-minimization", "grad-of-residuals", "hvp-of-residuals"])
+def test_trace_misuse_exits_2(tmp_path, problem, args, needle):
+    path = write_problem(tmp_path / "p") if problem else PROBLEMS / "rosenbrock" / "problem.toml"
+    status, out, err = run_inprocess("trace", path, *args)
+    assert status == 2 and err.startswith("optiad: error: ") and needle in err, err
+    assert "Traceback" not in out + err
+
+
+# ---- internal errors: exit 3 --------------------------------------------------------------------
+def _optiad_bug(*args, **kwargs):
+    raise IndexError("index 3 is out of bounds for axis 0 with size 3")
+
+
+# where each command first calls into optiad's derivatives (a bug there is not the user's)
+INTERNAL = [("solve", "optiad.least_squares", ("-q",)),
+            ("check", "optiad.jacobian", ("--repeats", "1")),
+            ("trace", "optiad_cli.checking.derivative_program", ())]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "OPTIAD_DEBUG"])
+@pytest.mark.parametrize("command,target,args", INTERNAL, ids=[c[0] for c in INTERNAL])
+def test_internal_error_exits_3(tmp_path, monkeypatch, command, target, args, debug):
+    monkeypatch.setattr(target, _optiad_bug)
+    if debug:
+        monkeypatch.setenv("OPTIAD_DEBUG", "1")
+    else:
+        monkeypatch.delenv("OPTIAD_DEBUG", raising=False)
+    path = write_problem(tmp_path / "p")
+    status, out, err = run_inprocess(command, path, *args)
+    assert status == 3, (out, err)
+    assert f"optiad: internal error while running {path}: IndexError: index 3" in err, err
+    assert "This is a bug in optiad" in err
+    assert ("Traceback" in err) == debug, err
 
 
 # ---- hypothesis: generated malformed files ------------------------------------------------------

@@ -5,7 +5,9 @@ computed every way there is -- forward and reverse AD, 2-point and 3-point finit
 complex step, sympy -- with each one's largest error against the most trustworthy independent
 estimate (sympy's exact formulas when they exist, else the complex step, else 4th-order central
 differences) and its time per evaluation.  AD is never its own reference; the exit status is 1
-when AD disagrees with it by more than the reference's own accuracy.
+when AD disagrees with it by more than the reference's own accuracy (the disagreeing rows are
+marked and named), and an AD mode that cannot run at all is reported as the error it raised
+(2 for a model optiad cannot differentiate, 3 for a bug), never as agreement.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.table import Table
 
 import optiad as ad
 from optiad.api import derivative_program
+from optiad.backends import resolve
 from optiad_cli.schema import ProblemError
 
 EPS = np.finfo(np.float64).eps
@@ -150,11 +153,15 @@ def _timed(compute, repeats):
 
 
 def check_problem(problem, at, backend, repeats):
-    """The comparison table, and whether both AD modes agree with the reference."""
+    """(table, disagreement, failure): the comparison table; None if both AD modes agree
+    with the reference, else a message naming the rows that do not; and the exception of an
+    AD mode that could not run (None if both ran), for the caller to raise after the table."""
     fn, args, what = target(problem)
     x = point(problem, at)
+    backend = backend or problem.spec["solver"].get("backend")   # as solve: flag, file, env
     scalar = what == "gradient"
     rows = {}            # name -> (derivative or None, first call s, per call s, note)
+    failure = None       # the first AD mode's error: AD that cannot run does not agree
     ways = {
         "forward AD": lambda: ad.jacobian(fn, mode="forward", backend=backend),
         "reverse AD": lambda: ad.grad(fn, backend=backend) if scalar else
@@ -172,6 +179,8 @@ def check_problem(problem, at, backend, repeats):
                 rows[name] = (np.asarray(value, dtype=np.float64), first, each, "")
             except Exception as error:  # noqa: BLE001 -- reported as the reason it cannot
                 rows[name] = (None, None, None, f"not available: {_reason(error)}")
+                if name.endswith("AD") and failure is None:
+                    failure = error
         try:
             start = time.perf_counter()
             function, note = symbolic(fn, x, args)
@@ -185,24 +194,37 @@ def check_problem(problem, at, backend, repeats):
     reference = next(name for name in REFERENCES if rows[name][0] is not None)
     best = rows[reference][0]
     scale = max(float(np.max(np.abs(best))), 1e-300) if best.size else 1.0
+    tolerance = REFERENCES[reference]
+    # the backend is named: the AD rows' times are that backend's
     table = Table(title=f"{problem.name}: the {what} ({'x'.join(map(str, best.shape))}) at "
-                        f"{'the start' if at is None else at}, reference: {reference}",
-                  title_justify="left")
+                        f"{'the start' if at is None else at}, reference: {reference}, "
+                        f"backend {resolve(backend)}", title_justify="left")
     for column in ("method", "max abs error", "relative", "first call", "per evaluation",
                    "note"):
         table.add_column(column, justify="left" if column in ("method", "note") else "right")
-    agree = True
+    disagreeing = []
     for name, (value, first, each, note) in rows.items():
         if value is None:
             table.add_row(name, "", "", "", "", note)
             continue
         error = float(np.max(np.abs(value - best))) if value.shape == best.shape else np.inf
-        if name.endswith("AD") and not error / scale <= REFERENCES[reference]:
-            agree = False
+        if name.endswith("AD") and not error / scale <= tolerance:
+            disagreeing.append(name)
+            note = f"DISAGREES: relative error above {tolerance:.0e}" + (f"; {note}" if note
+                                                                          else "")
         shown = "reference" if name == reference else f"{error:.2e}"
         table.add_row(name, shown, "" if name == reference else f"{error / scale:.1e}",
                       _seconds(first), _seconds(each), note)
-    return table, agree
+    disagreement = None
+    if disagreeing:
+        verb = "disagrees" if len(disagreeing) == 1 else "disagree"
+        disagreement = (f"{' and '.join(disagreeing)} {verb} with the {reference} by more "
+                        f"than its accuracy ({tolerance:.0e} "
+                        f"relative).  Unless the model has a kink at this point (abs, max, "
+                        f"np.where), a derivative rule is wrong: check the jvp/vjp rules of any "
+                        f"optiad.defprimitive the model uses; if it uses none, this is a bug in "
+                        f"optiad, please report it with the problem file.")
+    return table, disagreement, failure
 
 
 def _reason(error, limit=160):

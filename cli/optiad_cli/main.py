@@ -1,8 +1,9 @@
 """The `optiad` command: solve, check and trace problems described in problem.toml files.
 
-Exit status: 0 success; 1 the solver did not converge or the expected solution was missed;
-2 a user error (bad problem file, model, data or option), printed as one paragraph without a
-traceback; 3 an internal error of optiad (a bug: the traceback shows with OPTIAD_DEBUG=1).
+Exit status: 0 success; 1 the solver did not converge, the expected solution was missed, or
+(check) AD disagrees with the reference; 2 a user error (bad problem file, model, data or
+option), printed as one paragraph without a traceback; 3 an internal error of optiad (a bug:
+the traceback shows with OPTIAD_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -161,8 +162,8 @@ def solve(problem_file, method, backend, json_file, plot_file, quiet):
 @click.option("--at", "at", help="Point to check at: comma-separated numbers, or a JSON file "
                                  "written by `optiad solve --json` (default: the start).")
 @BACKEND
-@click.option("--repeats", default=None, type=int, help="Timing repeats per method (default: "
-                                                        "enough for about 0.2 s each).")
+@click.option("--repeats", default=None, type=click.IntRange(min=1),
+              help="Timing repeats per method (default: enough for about 0.2 s each).")
 @reports_errors
 def check(problem_file, at, backend, repeats):
     """Compare ways to differentiate the problem's model at one point.
@@ -170,7 +171,8 @@ def check(problem_file, at, backend, repeats):
     Forward- and reverse-mode AD, 2-point and 3-point finite differences, complex step, and
     symbolic differentiation through sympy (when the model can be turned into formulas):
     the largest error of each against the best estimate, and the time per evaluation.  For
-    fits the derivative is the residual Jacobian, otherwise the gradient.
+    fits the derivative is the residual Jacobian, otherwise the gradient.  Exit status 1
+    when forward or reverse AD disagrees with the most trustworthy other estimate.
 
     \b
     Example:
@@ -181,9 +183,13 @@ def check(problem_file, at, backend, repeats):
     from optiad_cli.problem import Problem
 
     problem = Problem.load(problem_file)
-    table, worst_ad = check_problem(problem, at, backend, repeats)
+    table, disagreement, failure = check_problem(problem, at, backend, repeats)
     _stdout().print(table)
-    sys.exit(0 if worst_ad else NOT_CONVERGED)
+    if failure is not None:
+        raise failure        # after the table; reports_errors: 2 for a user error, 3 for a bug
+    if disagreement is not None:
+        _stderr().print(f"optiad: {disagreement}", markup=False)
+        sys.exit(NOT_CONVERGED)
 
 
 @main.command()

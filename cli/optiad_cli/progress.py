@@ -3,6 +3,9 @@ Live), a plain line every half second otherwise (logs, CI) -- also while nothing
 during the first call's tracing and compiling -- and nothing with --quiet.  It
 also keeps the history (iteration, objective, gradient norm, time) that --plot draws and
 --json stores.
+
+The clock and the heartbeat's pause are injectable (`clock=`, `wait=`) so tests can drive the
+heartbeat with a fake clock instead of real time.
 """
 
 from __future__ import annotations
@@ -15,24 +18,30 @@ from rich.live import Live
 from rich.table import Table
 
 PLAIN_INTERVAL = 0.5       # seconds between plain progress lines
+HEARTBEAT = 0.1            # seconds between the heartbeat thread's looks at the state
 HISTORY_LIMIT = 20_000     # keep every entry up to this many, then every other one
 
 
 class Progress:
-    def __init__(self, console, label: str, enabled: bool = True, heartbeat: bool = True):
+    def __init__(self, console, label: str, enabled: bool = True, heartbeat: bool = True,
+                 clock=None, wait=None):
+        """clock() -> seconds (default time.perf_counter); wait(seconds) -> True once the
+        progress is closed, the heartbeat's pause (default: waiting on the closing event)."""
         self.console, self.label, self.enabled = console, label, enabled
         self.heartbeat = heartbeat       # a thread that shows progress while nothing reports
+        self.clock = clock or time.perf_counter
         self.history = []
-        self.start = self.last_shown = time.perf_counter()
+        self.start = self.last_shown = self.clock()
         self.previous_x = None
         self.live = None
         self.latest = None
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.wait = wait or self.done.wait
         self.thread = None
 
     def __enter__(self):
-        self.start = self.last_shown = time.perf_counter()
+        self.start = self.last_shown = self.clock()
         if not self.enabled:
             return self
         if self.console.is_terminal:      # rich redraws the table 4x a second by itself
@@ -53,7 +62,7 @@ class Progress:
         return False
 
     def _beat(self):
-        while not self.done.wait(0.1):
+        while not self.wait(HEARTBEAT):
             self.tick()
 
     def update(self, objective, x=None, gradient=None, iteration=None):
@@ -72,7 +81,7 @@ class Progress:
         with self.lock:
             iteration = len(self.history) + 1 if iteration is None else int(iteration)
             self.latest = (iteration, objective, gradient_norm, step,
-                           time.perf_counter() - self.start)
+                           self.clock() - self.start)
             if len(self.history) >= HISTORY_LIMIT:
                 self.history = self.history[::2]
             self.history.append(self.latest)
@@ -84,7 +93,7 @@ class Progress:
         if not self.enabled or self.live is not None:
             return
         with self.lock:
-            now = time.perf_counter()
+            now = self.clock()
             if now - self.last_shown < PLAIN_INTERVAL:
                 return
             self.last_shown = now
@@ -106,7 +115,7 @@ class Progress:
         return "  ".join(f"{n} {v}" for n, v in zip(names, self._fields(elapsed)) if v)
 
     def _table(self):
-        elapsed = time.perf_counter() - self.start
+        elapsed = self.clock() - self.start
         title = "optiad solve: running" if self.latest is not None else \
             "optiad solve: starting (tracing, compiling, first evaluation)"
         table = Table(title=title, title_justify="left")
