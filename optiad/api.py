@@ -21,7 +21,7 @@ import weakref
 import numpy as np
 
 from optiad.backends import debug_print, make_program, resolve
-from optiad.errors import ArgumentError
+from optiad.errors import ArgumentError, returned_at, user_frame, where
 from optiad.ir import Graph, split_by_direction
 from optiad.primitives.core import Zero
 from optiad.tracing import Tracer, trace_function
@@ -48,11 +48,13 @@ def _to_float_array(value, position):
         return value
     array = np.asarray(value)
     if array.dtype == np.bool_:
-        raise ArgumentError(f"argument {position} is boolean and cannot be differentiated; "
-                            "leave it out of argnums")
+        raise ArgumentError(f"argument {position} is boolean and cannot be differentiated"
+                            f"{where()}Leave it out of argnums: a boolean argument is passed "
+                            "as a constant.")
     if array.dtype.kind not in "iuf":
         raise ArgumentError(f"argument {position} has dtype {array.dtype}; a differentiated "
-                            "argument must be numbers (float64, or ints/lists converted to it)")
+                            f"argument must be numbers (float64, or ints/lists converted to "
+                            f"it){where()}")
     return array.astype(np.float64, copy=False)
 
 
@@ -194,6 +196,26 @@ def _output(value):
     return array
 
 
+def _require_scalar_output(fn, signature, what):
+    """grad, hessian and hvp need a scalar f.  The error names the line calling the
+    transformed function -- where the choice between ad.jacobian and reducing f is made, and
+    always one line -- and then, if it is another line, the one where f returns the array."""
+    graph = _base(fn, signature).graph
+    if graph.out_tree == "single" and graph.outvars[0].shape == ():
+        return
+    name = getattr(fn, "__name__", "f")
+    shape = f"shape {graph.outvars[0].shape}" if graph.out_tree == "single" else "a tuple"
+    call, returns = user_frame(), returned_at(fn)
+    returns_elsewhere = returns is not None and (
+        call is None or (returns.filename, returns.lineno) != (call.filename, call.lineno))
+    raise ArgumentError(
+        f"ad.{what}({name}) needs a function with a scalar output, but {name} returned {shape}"
+        f"{where()}" + (f"{name} returns at {returns.filename}:{returns.lineno}:\n    "
+                        f"{(returns.line or '').strip()}\n" if returns_elsewhere else "") +
+        "Use ad.jacobian (or ad.vjp) for an array output, or reduce the output to a scalar "
+        "(e.g. np.sum).")
+
+
 def _traced_positions(signature, argnums):
     for a in argnums:
         if a not in signature.position_of:
@@ -243,6 +265,7 @@ def _gradient_function(fn, argnums, static_argnums, with_value, backend):
         else:
             signature = Signature(args, diff, static)
             positions = _traced_positions(signature, diff)
+            _require_scalar_output(fn, signature, "value_and_grad" if with_value else "grad")
             entry = _derived(fn, signature, ("grad", positions, with_value),
                              lambda g: grad_graph(g, positions, with_value=with_value), backend)
             outs = [_output(o) for o in entry.run(signature.traced_values)]
@@ -298,6 +321,7 @@ def hvp(fn, static_argnums=(), backend=None):
             return direct(x, *args, v)[0]
         signature = Signature((x, *args), (0,), tuple(s - 1 for s in static))
         position = _traced_positions(signature, (0,))[0]
+        _require_scalar_output(fn, signature, "hvp")
         entry = _derived(fn, signature, ("hvp", (position,), 1),
                          lambda g: hvp_graph(g, (position,)), backend)
         v = _to_float_array(v, 1)
@@ -361,6 +385,7 @@ def hvp_at(fn, backend=None):
     def _prepare(x, args):
         signature = Signature((x, *args), (0,), ())
         position = _traced_positions(signature, (0,))[0]
+        _require_scalar_output(fn, signature, "hvp_at")
         cache = _function_cache(fn)
         resolved = resolve(backend)
         key = ("hvp_at", signature.key, resolved)
@@ -411,6 +436,8 @@ def hessian(fn, argnums=0, static_argnums=(), backend=None):
         direct = fast.get(_plain_key(args))
         if direct is not None:
             return direct(*args)
+        _require_scalar_output(fn, Signature(args, _as_tuple(argnums),
+                                             _as_tuple(static_argnums)), "hessian")
         return hessian_of(fn, args, argnums, static_argnums, backend, fast)
     return _wrap(fn, hessian_function, "hessian")
 

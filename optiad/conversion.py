@@ -110,8 +110,13 @@ def _converter(original, call):
     return convert
 
 
-def traced_conversion(call, obj, dtype=None, *args, copy=None, ndmin=0, **ignored):
-    """What `call` (np.asarray, ...) returns for obj holding traced values."""
+_NOT_GIVEN = object()
+
+
+def traced_conversion(call, obj, dtype=None, *args, copy=_NOT_GIVEN, ndmin=0, **ignored):
+    """What `call` (np.asarray, ...) returns for obj holding traced values.  As in NumPy, it
+    is a copy for copy=True, and for np.array unless copy= says otherwise (None: only if
+    needed, which a float64 value never is)."""
     from optiad import numpy as onp
     from optiad.creation import array
     from optiad.tracing import Tracer
@@ -122,8 +127,8 @@ def traced_conversion(call, obj, dtype=None, *args, copy=None, ndmin=0, **ignore
             f"{where()}Keep it float64 (leave out dtype=); for rounding use np.floor/np.round "
             "(derivative zero), for an index use a value that is not differentiated.")
     if isinstance(obj, Tracer):
-        value = Tracer(obj.variable, obj.builder) if call in _COPYING and copy is not False \
-            else obj
+        copies = copy is True or (copy is _NOT_GIVEN and call in _COPYING)
+        value = Tracer(obj.variable, obj.builder) if copies else obj
     else:
         value = array(obj)
     if ndmin > value.ndim:

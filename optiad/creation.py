@@ -89,7 +89,8 @@ def array(obj, dtype=None, copy=True, **kwargs):
         value = _stack_nested(value)
     if isinstance(value, Tracer):
         _check_float(dtype)
-        return value
+        # copy=True (the default) is a new array: writing into it must leave obj alone
+        return Tracer(value.variable, value.builder) if copy is True else value
     return np.array(value, dtype=dtype if dtype is not None else None, copy=copy)
 
 

@@ -6,8 +6,12 @@ frame that is not inside optiad, NumPy or SciPy.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import linecache
 import os
 import sys
+import textwrap
 import traceback
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -78,3 +82,36 @@ def where_raised(traceback_) -> str:
     text = (found.line or "").strip()
     return f" at {found.filename}:{found.lineno} (in {found.name})" + \
         (f":\n    {text}\n" if text else "\n")
+
+
+def returned_at(fn) -> traceback.FrameSummary | None:
+    """Where fn returns: a lambda's line, or the line of a function's only return statement
+    (its def line if it has several, or none); None for objects without Python source."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    line = code.co_firstlineno
+    if code.co_name != "<lambda>":
+        try:
+            lines, start = inspect.getsourcelines(fn)
+            tree = ast.parse(textwrap.dedent("".join(lines)))
+        except (OSError, TypeError, SyntaxError):
+            tree = None
+        function = tree.body[0] if tree is not None and tree.body else None
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            returns = [node for node in _own_nodes(function) if isinstance(node, ast.Return)]
+            if len(returns) == 1:
+                line = start + returns[0].lineno - 1
+    return traceback.FrameSummary(code.co_filename, line, code.co_name,
+                                  line=linecache.getline(code.co_filename, line))
+
+
+def _own_nodes(function):
+    """The nodes of a function's body, not those of functions or classes nested in it."""
+    pending = list(function.body)
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                 ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(node))

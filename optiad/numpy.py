@@ -56,11 +56,34 @@ abs = absolute = _make_elementwise(E.abs)
 true_divide, psi, fix = divide, digamma, trunc  # noqa: F821
 
 
-def positive(x):
-    return _value(x)
+def _new_array(x):
+    """A new array holding x's values.  For a tracer: a new Tracer on the same graph value, so
+    that writing into one (`y[0] = v` rebinds y) leaves the other alone, as in NumPy."""
+    x = _value(x)
+    return Tracer(x.variable, x.builder) if isinstance(x, Tracer) else np.array(x, copy=True)
 
 
-conj = conjugate = positive   # real values only
+positive = conj = conjugate = _new_array   # real values only
+
+
+def _on_booleans(name, symbol, logical):
+    """np.bitwise_and & co. (the operators & | ^ ~): on booleans they are the logical ops."""
+    def function(*args):
+        values = [_value(a) for a in args]
+        if any(np.dtype(v.dtype) != np.bool_ for v in values):
+            raise UnsupportedFunctionError(
+                f"np.{name} (the operator {symbol}) on a traced number{_where()}On traced "
+                "values optiad supports it on booleans only: masks and comparisons, e.g. "
+                "(x > 0) & (x < 1).")
+        return logical(*values)
+    function.__name__ = name
+    return function
+
+
+bitwise_and = _on_booleans("bitwise_and", "&", logical_and)  # noqa: F821
+bitwise_or = _on_booleans("bitwise_or", "|", logical_or)  # noqa: F821
+bitwise_xor = _on_booleans("bitwise_xor", "^", logical_xor)  # noqa: F821
+invert = bitwise_not = _on_booleans("invert", "~", logical_not)  # noqa: F821
 
 
 def power(x, y):
@@ -90,8 +113,13 @@ def where(condition, x=None, y=None):
     return _elementwise(E.select, condition, x, y)
 
 
-def clip(x, a_min=None, a_max=None):
+def clip(x, a_min=None, a_max=None, **bounds):
     # Inside [a_min, a_max] (bounds included) the derivative passes through; outside it is 0.
+    # min= and max= are the keyword names of ndarray.clip (and of np.clip since NumPy 2.1).
+    a_min, a_max = bounds.pop("min", a_min), bounds.pop("max", a_max)
+    if bounds:
+        raise UnsupportedFunctionError(f"clip with {', '.join(bounds)}= on a traced value"
+                                       f"{_where()}")
     x = _value(x)
     if a_min is not None:
         x = where(less(x, a_min), a_min, x)  # noqa: F821
@@ -457,8 +485,8 @@ def setitem(x, index, value):
     return S.index_update(x, _value(value), index=S.normalize_index(index))
 
 
-def copy(x, order="K"):
-    return _value(x)
+def copy(x, order="K", subok=False):
+    return _new_array(x)
 
 
 def astype(x, dtype, copy=True):
@@ -466,7 +494,7 @@ def astype(x, dtype, copy=True):
         raise TracerConversionError(f"converting a traced value to {np.dtype(dtype)} drops its "
                                     f"derivative{_where()}Keep it as float; use np.floor or "
                                     "np.round for rounding (derivative zero).")
-    return _value(x)
+    return _new_array(x) if copy else _value(x)    # astype copies unless told not to
 
 
 from optiad.creation import (array, asarray, empty_like, eye, full, full_like,  # noqa: E402,F401

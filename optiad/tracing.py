@@ -66,10 +66,12 @@ class Builder:
         if isinstance(value, Tracer):
             if value.builder is self:
                 return value.variable
-            captured = self._captured_by_id.get(id(value))
+            # keyed by the outer graph value, not the Tracer object: equal outer operations
+            # give distinct Tracers on one Var (add_equation), and are captured once
+            captured = self._captured_by_id.get(id(value.variable))
             if captured is None:
                 captured = Var(value.shape, value.dtype)
-                self._captured_by_id[id(value)] = captured
+                self._captured_by_id[id(value.variable)] = captured
                 self.captured.append((value, captured))
             return captured
         if isinstance(value, np.ndarray) and value.dtype == object:
@@ -79,15 +81,17 @@ class Builder:
     def add_equation(self, primitive, args, params) -> Tracer:
         inputs = [self.atom(a) for a in args]
         key = _record_key(primitive, inputs, params)
-        if key is not None and key in self._recorded:
-            return self._recorded[key]
-        shape, dtype = primitive.shape_rule(*inputs, **params)
-        out = Var(shape, dtype)
-        self.eqns.append(Eqn(primitive, inputs, out, params))
-        tracer = Tracer(out, self)
-        if key is not None:
-            self._recorded[key] = tracer
-        return tracer
+        out = self._recorded.get(key) if key is not None else None
+        if out is None:
+            shape, dtype = primitive.shape_rule(*inputs, **params)
+            out = Var(shape, dtype)
+            self.eqns.append(Eqn(primitive, inputs, out, params))
+            if key is not None:
+                self._recorded[key] = out
+        # A new Tracer every time, even for a merged equation: `a = x * 2; b = x * 2` share
+        # one graph value but are two arrays to the user, and item assignment into one
+        # (which rebinds that Tracer to the updated value) must leave the other alone.
+        return Tracer(out, self)
 
     def __enter__(self):
         from optiad.conversion import conversions_traced
@@ -320,15 +324,15 @@ for _dunder, _op in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
     setattr(Tracer, f"__{_dunder}__", _binary(_op))
     setattr(Tracer, f"__r{_dunder}__", _binary(_op, reflected=True))
 for _dunder, _op in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
-                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal"),
-                     ("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor")]:
+                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")]:
     setattr(Tracer, f"__{_dunder}__", _binary(_op))
-for _dunder in ("and", "or", "xor"):
-    setattr(Tracer, f"__r{_dunder}__", getattr(Tracer, f"__{_dunder}__"))
+for _dunder, _op in [("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor")]:
+    setattr(Tracer, f"__{_dunder}__", _binary(_op))        # on booleans: the logical ops
+    setattr(Tracer, f"__r{_dunder}__", _binary(_op, reflected=True))
 Tracer.__neg__ = lambda self: ops.negative(self)
-Tracer.__pos__ = lambda self: self
+Tracer.__pos__ = lambda self: ops.positive(self)      # a new array, as in NumPy
 Tracer.__abs__ = lambda self: ops.abs(self)
-Tracer.__invert__ = lambda self: ops.logical_not(self)
+Tracer.__invert__ = lambda self: ops.invert(self)
 
 
 def _method(name: str):

@@ -7,6 +7,7 @@ import pytest
 import scipy.special as sc
 
 import optiad as ad
+import optiad.numpy as onp
 
 v = np.array([0.4, -1.2, 0.9, 1.6])
 p = np.array([0.6, 1.4, 2.2, 0.8])          # positive
@@ -73,3 +74,73 @@ FUNCTIONS = {
 def test_numpy_function(name):
     function, arg = FUNCTIONS[name]
     ad.check_grads(function, (arg,), order=2, modes=("fwd", "rev"))
+
+
+# Writing into one array must change exactly the arrays NumPy would change: copies are
+# independent, aliases are not, and two arrays computed alike are two arrays (optiad merges
+# equal operations in the graph, but each gives a new traced array).
+NEW_ARRAYS = {   # how y is made from x -> is y x itself in NumPy (an alias)?
+    "x.copy()": (lambda x: x.copy(), False), "np.copy": (np.copy, False),
+    "np.array": (lambda x: np.array(x), False),        # (a lambda: looked up in the trace)
+    "np.array(copy=None)": (lambda x: np.array(x, copy=None), True),
+    "np.asarray": (lambda x: np.asarray(x), True),
+    "np.asarray(copy=True)": (lambda x: np.asarray(x, copy=True), False),
+    "astype(float)": (lambda x: x.astype(float), False),
+    "astype(float, copy=False)": (lambda x: x.astype(float, copy=False), True),
+    "+x": (lambda x: +x, False), "np.positive": (np.positive, False),
+    "np.conj": (np.conj, False), "x * 1.0 twice": (lambda x: (x * 1.0, x * 1.0)[1], False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_ARRAYS))
+def test_writing_into_a_new_array_or_an_alias(name):
+    make, alias = NEW_ARRAYS[name]
+
+    def f(x):
+        before = x * 1.0          # an equal operation recorded before the write
+        y = make(x)
+        y[0] = 0.0
+        return before * 3.0 + x * 2.0 + y
+    x = np.array([0.4, -1.2, 0.9])
+    numpy_value = f(x.copy())
+    assert (numpy_value[0] == 3 * x[0]) == alias        # the case is what the table says
+    np.testing.assert_allclose(ad.api.evaluate_function(f, x), numpy_value, rtol=1e-15)
+    ad.check_grads(f, (x,), order=1)
+
+
+def test_two_buffers_built_alike_stay_two_arrays():
+    def residual(p):
+        r, s = np.zeros_like(p), np.zeros_like(p)
+        r[0] = p[0] ** 2
+        s[1] = p[1] ** 3
+        return 10.0 * r + s
+    p = np.array([1.5, 2.0])
+    np.testing.assert_allclose(ad.jacobian(residual)(p), [[30.0, 0.0], [0.0, 12.0]])
+
+
+def test_optiad_numpy_copy_of_a_plain_array_is_a_copy():
+    a = np.ones(3)
+    assert onp.copy(a) is not a and onp.positive(a) is not a
+
+
+def test_a_value_read_in_every_loop_step_is_one_loop_constant():
+    # equal operations give distinct traced arrays on one graph value (see above); a scan body
+    # that computes -p[2] * p[0] in each of four stages still captures it once
+    def f(p):
+        def body(c, _):
+            k = c
+            for _ in range(4):
+                k = k + (-p[2]) * p[0] * c
+            return k, None
+        c, _ = ad.scan(body, np.ones(2) + 0.0 * p[1], None, length=3)
+        return np.sum(c)
+    p = np.array([0.1, 0.2, 0.3])
+    scan, = [e for e in ad.trace(f)(p).eqns if e.primitive.name == "scan"]
+    assert scan.params["n_consts"] == 1
+    ad.check_grads(f, (p,), order=1)
+
+
+def test_bit_operators_on_traced_numbers_are_an_error():
+    # NumPy has no & on floats either; optiad says so instead of computing a logical and
+    with pytest.raises(ad.UnsupportedFunctionError, match="(?s)bitwise_and.*booleans"):
+        ad.grad(lambda x: np.sum(np.where(x & x, x, 0.0)))(np.array([1.0, 2.0]))
