@@ -10,6 +10,7 @@
 
 from optiad import backends as _backends
 from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
+from optiad import conversion  # noqa: F401  (np.asarray & co. wrapped while a trace runs)
 from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
 from optiad.control import fori_loop, scan
 from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
@@ -20,7 +21,7 @@ from optiad.optimize import Objective, least_squares, minimize, state_jacobian
 from optiad.primitives.core import defprimitive, stop_gradient
 from optiad.testing import check_grads
 
-__version__ = "0.1.0"
+from optiad.version import __version__  # noqa: F401
 
 _backends.warm_up_default_backend()
 

@@ -16,191 +16,24 @@ Called on Tracers (inside another trace), a transformed function inlines its gra
 from __future__ import annotations
 
 import functools
-import weakref
 
 import numpy as np
 
-from optiad.backends import debug_print, make_program, resolve
+from optiad.backends import make_program, resolve
 from optiad.errors import ArgumentError, returned_at, user_frame, where
 from optiad.ir import Graph, split_by_direction
-from optiad.primitives.core import Zero
-from optiad.tracing import Tracer, trace_function
-from optiad.transforms.evaluate import evaluate
-from optiad.transforms.programs import (
-    PROGRAMS,
-    grad_graph,
-    hvp_graph,
-    jvp_graph,
-    vjp_graph,
-)
-
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_UNWEAKREFABLE_CACHE: dict = {}
-
-
-# ---- argument handling --------------------------------------------------------------------------
-def _as_tuple(argnums):
-    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
-
-
-def _to_float_array(value, position):
-    if isinstance(value, Tracer):
-        return value
-    array = np.asarray(value)
-    if array.dtype == np.bool_:
-        raise ArgumentError(f"argument {position} is boolean and cannot be differentiated"
-                            f"{where()}Leave it out of argnums: a boolean argument is passed "
-                            "as a constant.")
-    if array.dtype.kind not in "iuf":
-        raise ArgumentError(f"argument {position} has dtype {array.dtype}; a differentiated "
-                            f"argument must be numbers (float64, or ints/lists converted to "
-                            f"it){where()}")
-    return array.astype(np.float64, copy=False)
-
-
-class _Identity:
-    """Cache key for an unhashable static argument: the object itself, compared by identity.
-    Holding a reference keeps the object alive, so its id cannot be reused by another."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __hash__(self):
-        return id(self.value)
-
-    def __eq__(self, other):
-        return isinstance(other, _Identity) and other.value is self.value
-
-
-def _static_key(value):
-    if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, value.tobytes())
-    try:
-        hash(value)
-        return ("value", type(value).__name__, value)
-    except TypeError:
-        return ("object", _Identity(value))
-
-
-class Signature:
-    """How one call's arguments enter the graph: traced (by shape) or static (by value)."""
-
-    def __init__(self, args, diff_argnums, static_argnums):
-        self.specs, self.traced_values, self.position_of = [], [], {}
-        key = []
-        for i, value in enumerate(args):
-            if i in diff_argnums:
-                array = _to_float_array(value, i)
-                from_int = not isinstance(value, Tracer) and np.asarray(value).dtype.kind in "iu"
-                self._traced(i, array, from_int)
-                key.append(("d", array.shape, from_int))
-            elif i not in static_argnums and _is_float_data(value):
-                array = value if isinstance(value, Tracer) else np.asarray(value, np.float64)
-                self._traced(i, array, False)
-                key.append(("c", array.shape))
-            else:
-                self.specs.append(("static", value))
-                key.append(_static_key(value))
-        self.key = tuple(key)
-
-    def _traced(self, position, value, from_int):
-        self.position_of[position] = len(self.traced_values)
-        self.specs.append(("traced", np.shape(value), from_int))
-        self.traced_values.append(value)
-
-
-def _is_float_data(value) -> bool:
-    if isinstance(value, Tracer):
-        return True
-    if isinstance(value, (float, np.floating)):
-        return True
-    if isinstance(value, np.ndarray):
-        return value.dtype.kind == "f"
-    if isinstance(value, list) and value:
-        try:
-            return np.asarray(value).dtype.kind == "f"
-        except (ValueError, TypeError):
-            return False
-    return False
-
-
-def _function_cache(fn) -> dict:
-    try:
-        return _CACHES.setdefault(fn, {})
-    except TypeError:  # not weak-referenceable (e.g. a builtin): keep by identity
-        return _UNWEAKREFABLE_CACHE.setdefault(id(fn), {})
-
-
-class _Entry:
-    """A derived graph and its program on the chosen backend, plus the base graph's captures."""
-
-    def __init__(self, graph: Graph, captured: list, backend: str):
-        self.graph = graph
-        self.captured = captured
-        self.program = make_program(graph, backend)
-
-    def run(self, inputs):
-        inputs = list(inputs) + self.captured
-        if any(isinstance(x, Tracer) for x in inputs):
-            return evaluate(self.graph, inputs)
-        return self.program(*inputs)
-
-    def direct(self):
-        """The compiled plan itself, if its results need no conversion (the fast path)."""
-        plan = getattr(self.program, "plan", lambda: None)()
-        if plan is None:
-            return None
-        if not self.captured:
-            return plan
-        captured = self.captured
-        return lambda *args: plan(*args, *captured)
-
-
-def _base(fn, signature):
-    cache = _function_cache(fn)
-    key = ("trace", signature.key)
-    if key not in cache:
-        cache[key] = trace_function(fn, signature.specs)
-        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", cache[key].graph)
-    return cache[key]
-
-
-def _derived(fn, signature, kind, build, backend=None):
-    """Cached derived program: build(base_graph) -> Graph with the base's inputs (+ extras)."""
-    cache = _function_cache(fn)
-    backend = resolve(backend)
-    key = (kind, signature.key, backend)
-    entry = cache.get(key)
-    if entry is None:
-        base = _base(fn, signature)
-        graph = build(base.graph)
-        debug_print(2, f"{kind[0]} graph of {getattr(fn, '__name__', fn)}", graph)
-        entry = cache[key] = _Entry(graph, base.captured, backend)
-    return entry
-
-
-def _output(value):
-    """Concrete results as float64 arrays (or Python floats); tracers pass through."""
-    if isinstance(value, Tracer):
-        return value
-    if isinstance(value, Zero):
-        value = np.zeros(value.shape)
-    array = np.asarray(value)
-    array = array if array.dtype == np.bool_ else array.astype(np.float64, copy=False)
-    if array.ndim == 0:
-        return bool(array) if array.dtype == np.bool_ else float(array)
-    if not (array.flags.owndata and array.flags.writeable):
-        array = array.copy()
-    return array
+from optiad.jacobians import hessian_of, jacobian_of
+from optiad.staging import (Signature, as_tuple, derived, function_cache, output_value,
+                            plain_key, remember_fast, to_float_array, traced_base,
+                            traced_positions)
+from optiad.transforms.programs import PROGRAMS, grad_graph, hvp_graph, jvp_graph, vjp_graph
 
 
 def _require_scalar_output(fn, signature, what):
     """grad, hessian and hvp need a scalar f.  The error names the line calling the
     transformed function -- where the choice between ad.jacobian and reducing f is made, and
     always one line -- and then, if it is another line, the one where f returns the array."""
-    graph = _base(fn, signature).graph
+    graph = traced_base(fn, signature).graph
     if graph.out_tree == "single" and graph.outvars[0].shape == ():
         return
     name = getattr(fn, "__name__", "f")
@@ -216,14 +49,6 @@ def _require_scalar_output(fn, signature, what):
         "(e.g. np.sum).")
 
 
-def _traced_positions(signature, argnums):
-    for a in argnums:
-        if a not in signature.position_of:
-            raise ArgumentError(f"argnums includes {a}, but the function was called with "
-                                f"{len(signature.specs)} arguments")
-    return tuple(signature.position_of[a] for a in argnums)
-
-
 # ---- the public functions -----------------------------------------------------------------------
 def _wrap(fn, transformed, name):
     functools.update_wrapper(transformed, fn, assigned=("__module__", "__doc__"), updated=())
@@ -232,44 +57,24 @@ def _wrap(fn, transformed, name):
     return transformed
 
 
-def _plain_key(args):
-    """Argument shapes when every argument is a float64 ndarray (the fast path), else None."""
-    key = []
-    for a in args:
-        if type(a) is not np.ndarray or a.dtype is not _FLOAT64:
-            return None
-        key.append(a.shape)
-    return tuple(key)
-
-
-_FLOAT64 = np.dtype(np.float64)
-
-
-def _remember_fast(fast, key, entry):
-    """Calls with plain float64 arrays of the same shapes skip argument handling next time."""
-    direct = entry.direct()
-    if key is not None and direct is not None:
-        fast[key] = direct
-
-
 def _gradient_function(fn, argnums, static_argnums, with_value, backend):
-    diff, static = _as_tuple(argnums), _as_tuple(static_argnums)
+    diff, static = as_tuple(argnums), as_tuple(static_argnums)
     single = isinstance(argnums, int)
     fast: dict = {}
 
     def gradient(*args):
-        key = _plain_key(args) if not static else None
+        key = plain_key(args) if not static else None
         direct = fast.get(key)
         if direct is not None:
             outs = direct(*args)
         else:
             signature = Signature(args, diff, static)
-            positions = _traced_positions(signature, diff)
+            positions = traced_positions(signature, diff)
             _require_scalar_output(fn, signature, "value_and_grad" if with_value else "grad")
-            entry = _derived(fn, signature, ("grad", positions, with_value),
+            entry = derived(fn, signature, ("grad", positions, with_value),
                              lambda g: grad_graph(g, positions, with_value=with_value), backend)
-            outs = [_output(o) for o in entry.run(signature.traced_values)]
-            _remember_fast(fast, key, entry)
+            outs = [output_value(o) for o in entry.run(signature.traced_values)]
+            remember_fast(fast, key, entry)
         grads = outs[1:] if with_value else outs
         grads = grads[0] if single else tuple(grads)
         return (outs[0], grads) if with_value else grads
@@ -310,26 +115,26 @@ def hvp(fn, static_argnums=(), backend=None):
     >>> ad.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     array([4., 2.])
     """
-    static = tuple(s + 1 for s in _as_tuple(static_argnums))
+    static = tuple(s + 1 for s in as_tuple(static_argnums))
 
     fast: dict = {}
 
     def hessian_vector_product(x, v, *args):
-        key = _plain_key((x, *args, v)) if not static else None
+        key = plain_key((x, *args, v)) if not static else None
         direct = fast.get(key)
         if direct is not None:
             return direct(x, *args, v)[0]
         signature = Signature((x, *args), (0,), tuple(s - 1 for s in static))
-        position = _traced_positions(signature, (0,))[0]
+        position = traced_positions(signature, (0,))[0]
         _require_scalar_output(fn, signature, "hvp")
-        entry = _derived(fn, signature, ("hvp", (position,), 1),
+        entry = derived(fn, signature, ("hvp", (position,), 1),
                          lambda g: hvp_graph(g, (position,)), backend)
-        v = _to_float_array(v, 1)
+        v = to_float_array(v, 1)
         if np.shape(v) != np.shape(signature.traced_values[position]):
             raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape "
                                 f"{np.shape(signature.traced_values[position])}")
-        result = _output(entry.run(signature.traced_values + [v])[0])
-        _remember_fast(fast, key, entry)
+        result = output_value(entry.run(signature.traced_values + [v])[0])
+        remember_fast(fast, key, entry)
         return result
     return _wrap(fn, hessian_vector_product, "hvp")
 
@@ -355,7 +160,7 @@ class _LinearizedHVP:
         inputs = list(inputs) + self.captured
         shared = list(self.prefix(*inputs)) if self.prefix is not None else []
         leading = inputs + shared
-        return lambda v: _output(self.suffix(*leading, v)[0])
+        return lambda v: output_value(self.suffix(*leading, v)[0])
 
 
 def hvp_at(fn, backend=None):
@@ -365,7 +170,7 @@ def hvp_at(fn, backend=None):
     fast: dict = {}
 
     def prepare(x, *args):
-        key = _plain_key((x, *args))
+        key = plain_key((x, *args))
         linearized = fast.get(key)
         if linearized is not None:          # plain float64 arrays seen before: no Signature
             product = linearized.at((x, *args))
@@ -376,7 +181,7 @@ def hvp_at(fn, backend=None):
                 fast[key] = linearized
 
         def hessian_vector_product(v):
-            v = _to_float_array(v, 1)
+            v = to_float_array(v, 1)
             if np.shape(v) != size:
                 raise ArgumentError(f"hvp: v has shape {np.shape(v)} but x has shape {size}")
             return product(v)
@@ -384,14 +189,14 @@ def hvp_at(fn, backend=None):
 
     def _prepare(x, args):
         signature = Signature((x, *args), (0,), ())
-        position = _traced_positions(signature, (0,))[0]
+        position = traced_positions(signature, (0,))[0]
         _require_scalar_output(fn, signature, "hvp_at")
-        cache = _function_cache(fn)
+        cache = function_cache(fn)
         resolved = resolve(backend)
         key = ("hvp_at", signature.key, resolved)
         if key not in cache:
-            graph = hvp_graph(_base(fn, signature).graph, (position,))
-            cache[key] = _LinearizedHVP(graph, _base(fn, signature).captured, resolved)
+            graph = hvp_graph(traced_base(fn, signature).graph, (position,))
+            cache[key] = _LinearizedHVP(graph, traced_base(fn, signature).captured, resolved)
         size = np.shape(signature.traced_values[position])
         return cache[key].at(signature.traced_values), size, cache[key]
     return _wrap(fn, prepare, "hvp_at")
@@ -408,12 +213,10 @@ def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None):
     array([[ 1.,  0.],
            [ 1., -2.]])
     """
-    from optiad.jacobians import jacobian_of
-
     fast: dict = {}
 
     def jacobian_function(*args):
-        direct = fast.get(_plain_key(args))
+        direct = fast.get(plain_key(args))
         if direct is not None:
             return direct(*args)
         return jacobian_of(fn, args, argnums, mode, static_argnums, backend, fast)
@@ -428,16 +231,14 @@ def hessian(fn, argnums=0, static_argnums=(), backend=None):
     array([[4., 2.],
            [2., 0.]])
     """
-    from optiad.jacobians import hessian_of
-
     fast: dict = {}
 
     def hessian_function(*args):
-        direct = fast.get(_plain_key(args))
+        direct = fast.get(plain_key(args))
         if direct is not None:
             return direct(*args)
-        _require_scalar_output(fn, Signature(args, _as_tuple(argnums),
-                                             _as_tuple(static_argnums)), "hessian")
+        _require_scalar_output(fn, Signature(args, as_tuple(argnums),
+                                             as_tuple(static_argnums)), "hessian")
         return hessian_of(fn, args, argnums, static_argnums, backend, fast)
     return _wrap(fn, hessian_function, "hessian")
 
@@ -454,18 +255,18 @@ def jvp(fn, primals, tangents, backend=None):
         raise ArgumentError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
     positions_all = tuple(range(len(primals)))
     signature = Signature(primals, positions_all, ())
-    positions = _traced_positions(signature, positions_all)
-    entry = _derived(fn, signature, ("jvp", positions, 1), lambda g: jvp_graph(g, positions),
+    positions = traced_positions(signature, positions_all)
+    entry = derived(fn, signature, ("jvp", positions, 1), lambda g: jvp_graph(g, positions),
                      backend)
-    tangents = [_to_float_array(t, i) for i, t in enumerate(tangents)]
+    tangents = [to_float_array(t, i) for i, t in enumerate(tangents)]
     for t, p in zip(tangents, signature.traced_values):
         if np.shape(t) != np.shape(p):
             raise ArgumentError(f"jvp: a tangent has shape {np.shape(t)} but its primal has "
                                 f"shape {np.shape(p)}")
     outs = entry.run(signature.traced_values + tangents)
     half = len(outs) // 2
-    values, out_tangents = [_output(o) for o in outs[:half]], [_output(o) for o in outs[half:]]
-    if _base(fn, signature).graph.out_tree == "tuple":
+    values, out_tangents = [output_value(o) for o in outs[:half]], [output_value(o) for o in outs[half:]]
+    if traced_base(fn, signature).graph.out_tree == "tuple":
         return tuple(values), tuple(out_tangents)
     return values[0], out_tangents[0]
 
@@ -480,12 +281,12 @@ def vjp(fn, *primals, backend=None):
     """
     positions_all = tuple(range(len(primals)))
     signature = Signature(primals, positions_all, ())
-    positions = _traced_positions(signature, positions_all)
-    base = _base(fn, signature)
-    entry = _derived(fn, signature, ("vjp", positions, 1), lambda g: vjp_graph(g, positions),
+    positions = traced_positions(signature, positions_all)
+    base = traced_base(fn, signature)
+    entry = derived(fn, signature, ("vjp", positions, 1), lambda g: vjp_graph(g, positions),
                      backend)
-    value_entry = _derived(fn, signature, ("value",), lambda g: g, backend)
-    values = [_output(v) for v in value_entry.run(signature.traced_values)]
+    value_entry = derived(fn, signature, ("value",), lambda g: g, backend)
+    values = [output_value(v) for v in value_entry.run(signature.traced_values)]
     n_out = len(base.graph.outvars)
 
     def pullback(*cotangents):
@@ -493,13 +294,13 @@ def vjp(fn, *primals, backend=None):
             cotangents = [cotangents[0]]
         elif len(cotangents) == 1 and isinstance(cotangents[0], tuple):
             cotangents = list(cotangents[0])
-        cts = [_to_float_array(c, i) for i, c in enumerate(cotangents)]
+        cts = [to_float_array(c, i) for i, c in enumerate(cotangents)]
         for c, out in zip(cts, base.graph.outvars):
             if np.shape(c) != out.shape:
                 raise ArgumentError(f"pullback: cotangent has shape {np.shape(c)} but the "
                                     f"output has shape {out.shape}")
         outs = entry.run(signature.traced_values + cts)
-        return tuple(_output(o) for o in outs[n_out:])
+        return tuple(output_value(o) for o in outs[n_out:])
     value = tuple(values) if base.graph.out_tree == "tuple" else values[0]
     return value, pullback
 
@@ -514,19 +315,19 @@ def trace(fn, static_argnums=()):
       c:f64[] = reduce_sum[axes=(0,) keepdims=False] b
       in c }
     """
-    static = _as_tuple(static_argnums)
+    static = as_tuple(static_argnums)
 
     def traced(*args):
         signature = Signature(args, (), static)
-        return _base(fn, signature).graph
+        return traced_base(fn, signature).graph
     return _wrap(fn, traced, "trace")
 
 
 def evaluate_function(fn, *args, static_argnums=(), backend=None):
     """f(*args) computed through optiad's graph (what the derivative programs differentiate)."""
-    signature = Signature(args, (), _as_tuple(static_argnums))
-    entry = _derived(fn, signature, ("value",), lambda g: g, backend)
-    outs = [_output(o) for o in entry.run(signature.traced_values)]
+    signature = Signature(args, (), as_tuple(static_argnums))
+    entry = derived(fn, signature, ("value",), lambda g: g, backend)
+    outs = [output_value(o) for o in entry.run(signature.traced_values)]
     return tuple(outs) if entry.graph.out_tree == "tuple" else outs[0]
 
 
@@ -535,8 +336,8 @@ def value_and_grad_program(fn, args):
     args[0]) and the values its inputs after the first take -- the traced constants, then the
     captured arrays.  For loops that call the graph themselves (optimize/loops.py)."""
     signature = Signature(args, (0,), ())
-    positions = _traced_positions(signature, (0,))
-    entry = _derived(fn, signature, ("grad", positions, True),
+    positions = traced_positions(signature, (0,))
+    entry = derived(fn, signature, ("grad", positions, True),
                      lambda g: grad_graph(g, positions, with_value=True), "numpy")
     return entry.graph, list(signature.traced_values[1:]) + list(entry.captured)
 
@@ -556,7 +357,7 @@ def derivative_program(fn, args, kind="value"):
     if kind not in PROGRAMS:
         raise ArgumentError(f"unknown program kind {kind!r}; valid: {', '.join(PROGRAMS)}")
     signature = Signature(args, () if kind == "value" else (0,), ())
-    positions = () if kind == "value" else _traced_positions(signature, (0,))
-    entry = _derived(fn, signature, ("program", kind, positions),
+    positions = () if kind == "value" else traced_positions(signature, (0,))
+    entry = derived(fn, signature, ("program", kind, positions),
                      lambda graph: PROGRAMS[kind](graph, positions), "numpy")
     return entry.graph

@@ -11,10 +11,10 @@ interpreter instead, with a warning that shows the generated source: never an er
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 
 from optiad.errors import ArgumentError, OptiadError
+from optiad.primitives import control
 from optiad.transforms.evaluate import NumpyProgram
 
 BACKENDS = ("numba", "numpy")
@@ -26,18 +26,6 @@ def resolve(backend: str | None) -> str:
         source = "backend=" if backend else "OPTIAD_BACKEND="
         raise ArgumentError(f"{source}{chosen!r} is not a backend; choose one of {BACKENDS}")
     return chosen
-
-
-def debug_level() -> int:
-    try:
-        return int(os.environ.get("OPTIAD_DEBUG", "0") or 0)
-    except ValueError:
-        return 0
-
-
-def debug_print(level: int, title: str, text) -> None:
-    if debug_level() >= level:
-        print(f"# optiad: {title}\n{text}", file=sys.stderr)
 
 
 def warm_up_default_backend() -> None:
@@ -100,3 +88,7 @@ class CompiledProgram:
             return self.program(*args)
         self.verified = True
         return result
+
+
+# loop bodies (primitives/control.Body.program) run on the same programs
+control.PROGRAMS["numba"] = CompiledProgram

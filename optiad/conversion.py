@@ -28,6 +28,7 @@ import threading
 import numpy as np
 import numpy.lib._index_tricks_impl as _index_tricks
 
+from optiad import tracing
 from optiad.errors import TracerConversionError, UnsupportedFunctionError, where
 
 # (module, name, the call as users write it)
@@ -157,3 +158,6 @@ class conversions_traced:
                 for (module, name), original in _ORIGINALS.items():
                     setattr(module, name, original)
                 _ORIGINALS.clear()
+
+
+tracing.TRACE_CONTEXTS.append(conversions_traced)     # every trace puts the wrappers in place

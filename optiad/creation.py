@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from optiad import tracing
-from optiad.errors import TracerConversionError, where
-from optiad.primitives.shape import broadcast_to
+from optiad.errors import ShapeError, TracerConversionError, where
+from optiad.primitives.reductions import broadcast_to
+from optiad.primitives.shape import concatenate, reshape
 from optiad.tracing import Tracer, lift
 
 
@@ -99,9 +100,13 @@ def asarray(obj, dtype=None, **kwargs):
 
 
 def _stack_nested(items):
-    from optiad import numpy as onp
-
     items = [_stack_nested(i) if isinstance(i, (list, tuple)) else lift(i) for i in items]
     if any(isinstance(i, Tracer) for i in items):
-        return onp.stack(items)
+        values = [i if isinstance(i, Tracer) else np.asarray(i, dtype=np.float64) for i in items]
+        shapes = {tuple(np.shape(v)) for v in values}
+        if len(shapes) != 1:
+            raise ShapeError(f"np.array of a list holding traced values needs elements of one "
+                             f"shape, got {sorted(shapes)}{where()}")
+        shape = (1,) + shapes.pop()
+        return concatenate(*[reshape(v, shape=shape) for v in values], axis=0)
     return np.array(items, dtype=np.float64)

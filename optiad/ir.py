@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from optiad.errors import OptiadError
-
-DTYPE_NAMES = {np.dtype(np.float64): "f64", np.dtype(np.bool_): "bool", np.dtype(np.int64): "i64"}
+from optiad.printing import graph_to_text, type_string
 
 
 class Var:
@@ -109,8 +108,6 @@ class Graph:
     out_tree: str = "single"
 
     def __str__(self) -> str:
-        from optiad.printing import graph_to_text
-
         return graph_to_text(self)
 
     def __repr__(self) -> str:
@@ -124,11 +121,6 @@ class Graph:
                 if isinstance(atom, Literal):
                     digest.update(atom.value.tobytes())
         return digest.hexdigest()[:32]
-
-
-def type_string(atom) -> str:
-    dims = ",".join(str(d) for d in atom.shape)
-    return f"{DTYPE_NAMES.get(atom.dtype, str(atom.dtype))}[{dims}]"
 
 
 def check_graph(graph: Graph) -> None:

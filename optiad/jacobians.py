@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad import api
+from optiad import staging
+from optiad.backends import resolve
 from optiad.errors import ArgumentError
 from optiad.tracing import Tracer
 from optiad.transforms.programs import hvp_graph, jvp_graph, vjp_graph
@@ -85,12 +86,12 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     from optiad.ir import Graph
 
     inputs = signature.traced_values
-    if api.resolve(backend) != "numba" or any(isinstance(x, Tracer) for x in inputs):
+    if resolve(backend) != "numba" or any(isinstance(x, Tracer) for x in inputs):
         return None
-    cache = api._function_cache(fn)
+    cache = staging.function_cache(fn)
     cache_key = (kind, signature.key, "numba sweep")
     if cache_key not in cache:
-        base = api._base(fn, signature)
+        base = staging.traced_base(fn, signature)
         program = None
         if not base.captured:
             graph = build(base.graph)
@@ -101,7 +102,7 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     sweep = cache[cache_key]
     if sweep is None:
         return None
-    key = api._plain_key(args) if fast is not None else None
+    key = staging.plain_key(args) if fast is not None else None
     if key is not None:
         fast[key] = lambda *a: finish(sweep(*a))
     return finish(sweep(*inputs))
@@ -126,10 +127,10 @@ def _split_columns(matrix, row_shape, shapes):
 def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None):
     if mode not in MODES:
         raise ArgumentError(f"jacobian mode must be one of {MODES}, got {mode!r}")
-    diff, static = api._as_tuple(argnums), api._as_tuple(static_argnums)
-    signature = api.Signature(args, diff, static)
-    positions = api._traced_positions(signature, diff)
-    base = api._base(fn, signature)
+    diff, static = staging.as_tuple(argnums), staging.as_tuple(static_argnums)
+    signature = staging.Signature(args, diff, static)
+    positions = staging.traced_positions(signature, diff)
+    base = staging.traced_base(fn, signature)
     if base.graph.out_tree != "single":
         raise ArgumentError("jacobian needs a function with one array output; stack the outputs "
                             "into one array (np.concatenate)")
@@ -167,7 +168,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     if mode == "forward":
         def entry_for(n):
             chunk = chunk_size(base.graph, n)
-            return chunk, api._derived(fn, signature, ("jvp", positions, chunk),
+            return chunk, staging.derived(fn, signature, ("jvp", positions, chunk),
                                        lambda g: jvp_graph(g, positions, chunk), backend)
 
         directions, columns = _sweep(entry_for, in_shapes,
@@ -179,22 +180,22 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     else:
         def entry_for(n):
             chunk = chunk_size(base.graph, n)
-            return chunk, api._derived(fn, signature, ("vjp", positions, chunk),
+            return chunk, staging.derived(fn, signature, ("vjp", positions, chunk),
                                        lambda g: vjp_graph(g, positions, chunk), backend)
         m = len(positions)
         _, rows = _sweep(entry_for, [out_shape], lambda k, e: [e], inputs,
                          lambda outs, d: outs[1 + d * m:1 + (d + 1) * m])
         blocks = [_assemble([r[k] for r in rows], out_shape, shape, pieces_are_rows=True)
                   for k, shape in enumerate(in_shapes)]
-    blocks = [api._output(b) for b in blocks]
+    blocks = [staging.output_value(b) for b in blocks]
     return blocks[0] if single else tuple(blocks)
 
 
 def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
-    diff, static = api._as_tuple(argnums), api._as_tuple(static_argnums)
-    signature = api.Signature(args, diff, static)
-    positions = api._traced_positions(signature, diff)
-    base = api._base(fn, signature)
+    diff, static = staging.as_tuple(argnums), staging.as_tuple(static_argnums)
+    signature = staging.Signature(args, diff, static)
+    positions = staging.traced_positions(signature, diff)
+    base = staging.traced_base(fn, signature)
     inputs = signature.traced_values
     shapes = [np.shape(inputs[p]) for p in positions]
     m = len(shapes)
@@ -212,7 +213,7 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
 
     def entry_for(n):
         chunk = chunk_size(base.graph, n)
-        return chunk, api._derived(fn, signature, ("hvp", positions, chunk),
+        return chunk, staging.derived(fn, signature, ("hvp", positions, chunk),
                                    lambda g: hvp_graph(g, positions, "hessian", chunk),
                                    backend)
 
@@ -222,7 +223,7 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
     for i in range(m):
         for k in range(m):
             columns = [hv[i] for (block, _), hv in zip(directions, products) if block == k]
-            blocks[i, k] = api._output(_assemble(columns, shapes[i], shapes[k], False))
+            blocks[i, k] = staging.output_value(_assemble(columns, shapes[i], shapes[k], False))
     if isinstance(argnums, int):
         return blocks[0, 0]
     return tuple(tuple(blocks[i, k] for k in range(m)) for i in range(m))

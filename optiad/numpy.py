@@ -15,6 +15,7 @@ from optiad import tracing
 from optiad.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
 from optiad.errors import where as _where  # np.where is defined below
 from optiad.primitives import elementwise as E, linalg as L, reductions as R, shape as S
+from optiad.primitives import updates as U
 from optiad.primitives.core import stop_gradient  # noqa: F401
 from optiad.tracing import Tracer, lift
 
@@ -403,7 +404,7 @@ def squeeze(x, axis=None):
 def broadcast_to(x, shape):
     x = _value(x)
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (int(shape),)
-    return x if tuple(np.shape(x)) == shape else S.broadcast_to(x, shape=shape)
+    return x if tuple(np.shape(x)) == shape else R.broadcast_to(x, shape=shape)
 
 
 def atleast_1d(x):
@@ -482,7 +483,7 @@ def getitem(x, index):
 def setitem(x, index, value):
     """x with x[index] = value (what `z[i] = v` on a traced z does)."""
     x = _value(x)
-    return S.index_update(x, _value(value), index=S.normalize_index(index))
+    return U.index_update(x, _value(value), index=S.normalize_index(index))
 
 
 def copy(x, order="K", subok=False):

@@ -13,8 +13,20 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
 
-from optiad.ir import Graph, Literal, type_string
+# A leaf below ir.py (which imports this module for Graph.__str__): atoms are read by their
+# attributes -- a Literal is the atom that has a `value`.
+DTYPE_NAMES = {np.dtype(np.float64): "f64", np.dtype(np.bool_): "bool", np.dtype(np.int64): "i64"}
+
+
+def type_string(atom) -> str:
+    dims = ",".join(str(d) for d in atom.shape)
+    return f"{DTYPE_NAMES.get(atom.dtype, str(atom.dtype))}[{dims}]"
+
+
+def _is_literal(atom) -> bool:
+    return hasattr(atom, "value")
 
 
 def _names():
@@ -33,7 +45,7 @@ def _names():
         n += 1
 
 
-def _format_literal(literal: Literal) -> str:
+def _format_literal(literal) -> str:
     value = literal.value
     if value.ndim == 0:
         return repr(value.item())
@@ -56,12 +68,12 @@ def format_param(value) -> str:
     return str(value)
 
 
-def graph_to_text(graph: Graph) -> str:
+def graph_to_text(graph) -> str:
     names = {}
     fresh = _names()
 
     def name(atom):
-        if isinstance(atom, Literal):
+        if _is_literal(atom):
             return _format_literal(atom)
         if id(atom) not in names:
             names[id(atom)] = next(fresh)
@@ -83,4 +95,4 @@ def graph_to_text(graph: Graph) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["graph_to_text", "format_param"]
+__all__ = ["graph_to_text", "format_param", "type_string"]

@@ -94,15 +94,21 @@ class Builder:
         return Tracer(out, self)
 
     def __enter__(self):
-        from optiad.conversion import conversions_traced
-
-        self._conversions = conversions_traced().__enter__()  # np.asarray & co. (conversion.py)
+        self._contexts = [make() for make in TRACE_CONTEXTS]
+        for context in self._contexts:
+            context.__enter__()
         _BUILDERS.append(self)
         return self
 
     def __exit__(self, *exc):
         _BUILDERS.remove(self)
-        self._conversions.__exit__(*exc)
+        for context in reversed(self._contexts):
+            context.__exit__(*exc)
+
+
+# Context managers entered around every trace, registered from above: the front end's
+# np.asarray & co. wrappers (conversion.py) are in place while a trace runs.
+TRACE_CONTEXTS: list[Callable[[], Any]] = []
 
 
 def _record_key(primitive, inputs, params):
@@ -356,17 +362,17 @@ for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot"
 # ---- running a function on tracers -------------------------------------------------------------
 
 class TracedFunction:
-    """Result of `trace_function`: the Graph plus what is needed to call it again."""
+    """Result of `record`: the Graph plus what is needed to call it again."""
 
     def __init__(self, graph: Graph, captured: list):
         self.graph = graph
         self.captured = captured  # outer values to append to the inputs when calling the graph
 
 
-def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
-    """Trace `fn`.  Each arg spec is ("traced", shape, from_integer) or ("static", value)."""
-    from optiad.transforms.simplify import simplify
-
+def record(fn: Callable, arg_specs: list) -> TracedFunction:
+    """Run `fn` on tracers and record what it does, as it does it (unsimplified: the
+    transforms' trace_function simplifies it).  Each arg spec is ("traced", shape,
+    from_integer) or ("static", value)."""
     with Builder() as builder:
         call_args = []
         for spec in arg_specs:
@@ -407,6 +413,6 @@ def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
                 raise ArgumentError(f"the traced function returned a {type(out).__name__}; it "
                                     "must return an array, a number, or a tuple of them")
     invars = builder.invars + [var for _, var in builder.captured]
-    graph = simplify(Graph(invars, builder.eqns, outvars, out_tree))
-    return TracedFunction(graph, [value for value, _ in builder.captured])
+    return TracedFunction(Graph(invars, builder.eqns, outvars, out_tree),
+                          [value for value, _ in builder.captured])
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optiad as ad
-from optiad import api
+from optiad import staging
 from optiad.api import evaluate_function
 from optiad.codegen.plan import NumbaProgram, SweepProgram
 from optiad.primitives import REGISTRY
@@ -62,7 +62,7 @@ def test_flat_primitive_values(name):
 
 
 def _entries(fn):
-    return {key: value for key, value in api._function_cache(fn).items() if key[0] != "trace"}
+    return {key: value for key, value in staging.function_cache(fn).items() if key[0] != "trace"}
 
 
 def rosenbrock(x):

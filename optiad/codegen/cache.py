@@ -40,7 +40,7 @@ _LOADED: dict[str, object] = {}
 def _versions() -> str:
     import numba
 
-    from optiad import __version__
+    from optiad.version import __version__
     return f"optiad {__version__}; numba {numba.__version__}; numpy {np.__version__}; " \
            f"python {sys.version}"
 

@@ -25,7 +25,7 @@ import numpy as np
 from optiad.codegen.cache import DECORATOR, load_kernel
 from optiad.codegen.plan import single_kernel
 from optiad.ir import Eqn, Graph, Literal, Var
-from optiad.primitives.control import packed_size, run_scan, sizes
+from optiad.primitives.control import packed_size, run_scan, scan_p, sizes
 from optiad.transforms.scalarize import MAX_SIZE, scalarizable, scalarize
 
 
@@ -128,7 +128,7 @@ def scalar_body(graph: Graph) -> Graph | None:
     """The body with every input and output element as its own 0-d value, scalarized (see
     transforms/scalarize.py), or None when it has arrays too large for that."""
     from optiad import numpy as onp
-    from optiad.tracing import trace_function
+    from optiad.transforms.trace import trace_function
     from optiad.transforms.evaluate import evaluate
     atoms = list(graph.invars) + list(graph.outvars)
     if any(a.size > MAX_SIZE for a in atoms) or not scalarizable(graph):
@@ -217,3 +217,6 @@ def scan_step(eqn):
     source = loop_source(kernel_source, n_consts, carry_shapes, params["y_shapes"], n_xs,
                          len(constants), params["reverse"], params["store"])
     return CompiledScan(eqn, source, constants)
+
+
+scan_p.numba_step = scan_step    # the scan primitive's lowering (it sits below codegen)

@@ -26,10 +26,10 @@ from functools import partial
 
 import numpy as np
 
-from optiad.backends import debug_print
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
 from optiad.codegen.source import SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate
+from optiad.debug import debug_print
 from optiad.ir import Graph, Literal, Var, split_by_direction
 from optiad.primitives.shape import is_advanced
 

@@ -26,7 +26,8 @@ from optiad.errors import ArgumentError, OptiadError, ShapeError
 from optiad.ode.solve import SENSITIVITIES, SOLVERS, Grid, odeint_p
 from optiad.primitives.control import body_of
 from optiad.primitives.core import bind
-from optiad.tracing import Tracer, trace_function
+from optiad.tracing import Tracer
+from optiad.transforms.trace import trace_function
 
 METHODS = ("rk4",) + tuple(SOLVERS)
 DEFAULT_RK4_STEPS = 1000

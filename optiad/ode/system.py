@@ -28,7 +28,7 @@ def _param_shapes(graph):
 
 
 def _trace(fn, shapes) -> Body:
-    from optiad.tracing import trace_function
+    from optiad.transforms.trace import trace_function
     traced = trace_function(fn, [("traced", s, False) for s in shapes])
     assert not traced.captured, "a derived right-hand side closes over nothing"
     return body_of(traced.graph)

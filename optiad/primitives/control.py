@@ -29,6 +29,7 @@ import numpy as np
 from optiad.errors import OptiadError
 from optiad.ir import Graph
 from optiad.primitives.core import Zero, bind, defprimitive
+from optiad.transforms.evaluate import NumpyProgram
 
 
 class Body:
@@ -54,9 +55,13 @@ class Body:
     def program(self, backend="numpy"):
         """The body as a callable for one step (the interpreter's loop calls it)."""
         if backend not in self._programs:
-            from optiad.backends import make_program
-            self._programs[backend] = make_program(self.graph, backend)
+            self._programs[backend] = PROGRAMS[backend](self.graph)
         return self._programs[backend]
+
+
+# backend name -> Graph -> callable program.  The reference interpreter is here from the
+# start; backends.py, which sits above this layer, registers its compiled backend.
+PROGRAMS = {"numpy": NumpyProgram}
 
 
 _BODIES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -157,7 +162,7 @@ def _materialize(value, shape):
 def trace_body(fn, shapes) -> tuple[Graph, list]:
     """Trace fn(*arrays of `shapes`) -> flat tuple.  Returns (graph, captured outer values);
     the graph's inputs are the captured values first (the loop constants), then `shapes`."""
-    from optiad.tracing import trace_function
+    from optiad.transforms.trace import trace_function
     traced = trace_function(fn, [("traced", tuple(s), False) for s in shapes])
     graph, n = traced.graph, len(shapes)
     graph = Graph(graph.invars[n:] + graph.invars[:n], graph.eqns, graph.outvars, graph.out_tree)
@@ -270,12 +275,8 @@ def _scan_vjp(primals, out, ct, *, wanted, body, length, n_consts, carry_shapes,
         [next(ct_x) if on else None for on in x_on]
 
 
-def _numba_scan(eqn):
-    from optiad.codegen.loop import scan_step  # codegen sits above the primitives
-    return scan_step(eqn)
-
-
+# numba_step (the native loop) is registered by codegen/loop.py, which sits above this layer
 scan_p = defprimitive(
     "scan", impl=_scan_impl, shape=_scan_shape, jvp_joint=_scan_jvp, vjp_joint=_scan_vjp,
-    vjp_wants=True, foldable=False, numba_step=lambda eqn: _numba_scan(eqn),
+    vjp_wants=True, foldable=False,
     doc="a loop of `length` steps of a body graph; one flat result (see optiad.scan)")

@@ -11,8 +11,8 @@ import numpy as np
 
 from optiad.errors import ShapeError, UnsupportedFunctionError, where
 from optiad.primitives.core import defprimitive
-from optiad.primitives.reductions import reduce_sum
-from optiad.primitives.shape import reshape, transpose, unbroadcast
+from optiad.primitives.reductions import broadcast_to, reduce_sum, unbroadcast
+from optiad.primitives.shape import reshape, transpose
 
 
 def matrix_transpose(x):
@@ -135,7 +135,6 @@ def _einsum_vjp_rule(i):
         if target == terms[i]:
             return reduced
         # Indices only this operand has were summed away: the cotangent is constant along them.
-        from optiad.primitives.shape import broadcast_to
         keep = tuple(operands[i].shape[k] if c in available else 1
                      for k, c in enumerate(terms[i]))
         return broadcast_to(reshape(reduced, shape=keep), shape=tuple(operands[i].shape))

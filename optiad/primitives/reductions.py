@@ -1,4 +1,5 @@
-"""Reductions and scans: sum, max, min, prod, the 2-norm, cumsum.
+"""Reductions and scans: sum, max, min, prod, the 2-norm, cumsum -- and broadcast_to, whose
+reverse rule is a sum (and whose forward rule the sums' reverse rules use).
 
 Every reduction takes `axes` (a tuple of non-negative axes) and `keepdims`.  Reverse rules first
 restore the reduced axes (`_expand`), then broadcast back to the operand's shape.
@@ -10,9 +11,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad.primitives.core import defprimitive
+from optiad.errors import ShapeError, where
+from optiad.primitives.core import Zero, defprimitive
 from optiad.primitives.elementwise import equal, reciprocal, select, safe_mul
-from optiad.primitives.shape import broadcast_to, getitem, reshape
+from optiad.primitives.shape import getitem, reshape
+
+
+# ---- broadcasting and its adjoint, the sum over the broadcast axes ---------------------------
+def _broadcast_shape(x, shape):
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}{where()}") from None
+    if len(x.shape) > len(shape) or np.broadcast_shapes(x.shape, shape) != tuple(shape):
+        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}{where()}")
+    return tuple(shape), x.dtype
+
+
+broadcast_to = defprimitive(
+    "broadcast_to", impl=lambda x, shape: np.broadcast_to(x, shape), shape=_broadcast_shape,
+    jvp=[lambda x, out, dx, shape: broadcast_to(dx, shape=shape)],
+    vjp=[lambda x, out, ct, shape: unbroadcast(ct, x.shape)])
+
+
+def unbroadcast(ct, shape):
+    """Sum a cotangent of a broadcast result back to the operand's shape."""
+    shape = tuple(shape)
+    if isinstance(ct, Zero):
+        return Zero(shape)
+    ct_shape = tuple(np.shape(ct))
+    if ct_shape == shape:
+        return ct
+    lead = len(ct_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
+                                      if d == 1 and ct_shape[lead + i] != 1)
+    summed = reduce_sum(ct, axes=axes, keepdims=False)
+    return reshape(summed, shape=shape) if tuple(np.shape(summed)) != shape else summed
+
+
+# ---- reductions -----------------------------------------------------------------------------
 
 
 def _reduced_shape(x, axes, keepdims):

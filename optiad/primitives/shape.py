@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, UnsupportedFunctionError, where
-from optiad.primitives.core import Zero, defprimitive, zeros_if_zero
+from optiad.primitives.core import defprimitive, zeros_if_zero
 
 
 class IndexArray:
@@ -47,7 +47,7 @@ def is_advanced(index) -> bool:
     return any(isinstance(i, IndexArray) for i in index)
 
 
-def _shape_after_index(shape, index):
+def shape_after_index(shape, index):
     try:
         dummy = np.broadcast_to(np.empty((), dtype=np.float64), shape)
         return dummy[to_numpy_index(index)].shape
@@ -56,7 +56,7 @@ def _shape_after_index(shape, index):
                          f"{error}{where()}") from None
 
 
-# ---- reshape, transpose, broadcast --------------------------------------------------------------
+# ---- reshape, transpose ------------------------------------------------------------------------- --------------------------------------------------------------
 def _reshape_shape(x, shape):
     if int(np.prod(shape, dtype=np.int64)) != x.size:
         raise ShapeError(f"cannot reshape an array of shape {x.shape} into {shape}{where()}")
@@ -75,46 +75,13 @@ transpose = defprimitive(
     vjp=[lambda x, out, ct, axes: transpose(ct, axes=tuple(int(a) for a in np.argsort(axes)))])
 
 
-def _broadcast_shape(x, shape):
-    try:
-        np.broadcast_shapes(x.shape, shape)
-    except ValueError:
-        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}{where()}") from None
-    if len(x.shape) > len(shape) or np.broadcast_shapes(x.shape, shape) != tuple(shape):
-        raise ShapeError(f"cannot broadcast shape {x.shape} to {shape}{where()}")
-    return tuple(shape), x.dtype
-
-
-def unbroadcast(ct, shape):
-    """Sum a cotangent of a broadcast result back to the operand's shape."""
-    shape = tuple(shape)
-    if isinstance(ct, Zero):
-        return Zero(shape)
-    ct_shape = tuple(np.shape(ct))
-    if ct_shape == shape:
-        return ct
-    from optiad.primitives.reductions import reduce_sum
-
-    lead = len(ct_shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
-                                      if d == 1 and ct_shape[lead + i] != 1)
-    summed = reduce_sum(ct, axes=axes, keepdims=False)
-    return reshape(summed, shape=shape) if tuple(np.shape(summed)) != shape else summed
-
-
-broadcast_to = defprimitive(
-    "broadcast_to", impl=lambda x, shape: np.broadcast_to(x, shape), shape=_broadcast_shape,
-    jvp=[lambda x, out, dx, shape: broadcast_to(dx, shape=shape)],
-    vjp=[lambda x, out, ct, shape: unbroadcast(ct, x.shape)])
-
-
 # ---- gather and scatter -------------------------------------------------------------------------
 def _getitem_impl(x, index):
     return x[to_numpy_index(index)]
 
 
 def _getitem_shape(x, index):
-    return _shape_after_index(x.shape, index), x.dtype
+    return shape_after_index(x.shape, index), x.dtype
 
 
 getitem = defprimitive(
@@ -142,64 +109,6 @@ index_scatter = defprimitive(
     jvp=[lambda u, out, du, index, shape: index_scatter(du, index=index, shape=shape)],
     vjp=[lambda u, out, ct, index, shape: getitem(ct, index=index)],
     doc="zeros(shape) with `updates` added at `index`: the adjoint of getitem")
-
-
-def _index_add_impl(x, updates, index, out=None):
-    out = out if out is x else np.array(x, dtype=np.result_type(x, updates), copy=True)
-    if is_advanced(index):
-        np.add.at(out, to_numpy_index(index), updates)
-    else:
-        out[index] += updates
-    return out
-
-
-def _index_add_jvp(primals, out, tangents, index):
-    x, updates = primals
-    dx, dupdates = tangents
-    if isinstance(dupdates, Zero):
-        return dx
-    return index_add(zeros_if_zero(dx), dupdates, index=index)
-
-
-index_add = defprimitive(
-    "index_add", impl=_index_add_impl, accepts_out=True,
-    shape=lambda x, updates, index: (tuple(x.shape), np.dtype(np.float64)),
-    jvp_joint=_index_add_jvp,
-    vjp=[lambda x, u, out, ct, index: ct,
-         lambda x, u, out, ct, index: unbroadcast(getitem(ct, index=index), u.shape)],
-    doc="x with `updates` added at `index` (what x + index_scatter(u) simplifies to)")
-
-
-def _index_update_impl(x, value, index):
-    out = np.array(x, dtype=np.float64, copy=True)
-    out[to_numpy_index(index)] = value
-    return out
-
-
-def _index_update_shape(x, value, index):
-    target = _shape_after_index(x.shape, index)
-    try:
-        if np.broadcast_shapes(target, value.shape) != target:   # value must fit the target
-            raise ValueError
-    except ValueError:
-        raise ShapeError(f"cannot assign a value of shape {value.shape} to x[{index}] of shape "
-                         f"{target}{where()}") from None
-    return tuple(x.shape), np.dtype(np.float64)
-
-
-def _index_update_jvp(primals, out, tangents, index):
-    x, value = primals
-    dx, dvalue = tangents
-    dvalue = 0.0 if isinstance(dvalue, Zero) else dvalue
-    return index_update(zeros_if_zero(dx), dvalue, index=index)
-
-
-index_update = defprimitive(
-    "index_update", impl=_index_update_impl, shape=_index_update_shape,
-    jvp_joint=_index_update_jvp,
-    vjp=[lambda x, v, out, ct, index: index_update(ct, 0.0, index=index),
-         lambda x, v, out, ct, index: unbroadcast(getitem(ct, index=index), v.shape)],
-    doc="x with x[index] = value (functional; what `z[i] = v` on a traced z records)")
 
 
 # ---- concatenate ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 from optiad.errors import OptiadError
 from optiad.ir import Graph, Literal
 from optiad.primitives.core import Zero, bind
-from optiad.primitives.shape import broadcast_to, unbroadcast
+from optiad.primitives.reductions import broadcast_to, unbroadcast
 
 
 def fit_shape(value, shape):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from optiad.errors import ArgumentError
 from optiad.ir import Graph
 from optiad.primitives.core import Zero, zeros_if_zero
-from optiad.tracing import trace_function
+from optiad.transforms.trace import trace_function
 from optiad.transforms.jvp import jvp_eval_directions
 from optiad.transforms.vjp import linearize_reverse, vjp_eval
 

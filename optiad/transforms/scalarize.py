@@ -135,7 +135,7 @@ def scalarize(graph: Graph, max_size=MAX_SIZE) -> Graph | None:
     if not scalarizable(graph, max_size):
         return None
     from optiad import numpy as onp
-    from optiad.tracing import trace_function
+    from optiad.transforms.trace import trace_function
 
     def run(*inputs):
         env = {}

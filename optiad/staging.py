@@ -1,0 +1,216 @@
+"""Staging: how a call's arguments become a traced graph, and the per-function caches of the
+graphs derived from it and their programs -- what api.py's transformations and jacobians.py's
+sweeps share.
+
+- `Signature(args, argnums, static_argnums)`: which arguments are traced (by shape) and which
+  static (by value), and the cache key of that split.
+- `traced_base(fn, signature)`: fn traced once per signature; `derived(fn, signature, kind,
+  build, backend)`: a graph built from it (gradient, HVP, ...) and its program, cached.
+- `output_value`: results as float64 arrays or Python floats, never views of buffers.
+- The fast path: calls whose arguments are plain float64 arrays of shapes seen before go
+  straight to the compiled plan (`plain_key`, `remember_fast`).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from optiad.backends import make_program, resolve
+from optiad.debug import debug_print
+from optiad.errors import ArgumentError, where
+from optiad.ir import Graph
+from optiad.primitives.core import Zero
+from optiad.tracing import Tracer
+from optiad.transforms.evaluate import evaluate
+from optiad.transforms.trace import trace_function
+
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_UNWEAKREFABLE_CACHE: dict = {}
+
+
+# ---- argument handling --------------------------------------------------------------------------
+def as_tuple(argnums):
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def to_float_array(value, position):
+    if isinstance(value, Tracer):
+        return value
+    array = np.asarray(value)
+    if array.dtype == np.bool_:
+        raise ArgumentError(f"argument {position} is boolean and cannot be differentiated"
+                            f"{where()}Leave it out of argnums: a boolean argument is passed "
+                            "as a constant.")
+    if array.dtype.kind not in "iuf":
+        raise ArgumentError(f"argument {position} has dtype {array.dtype}; a differentiated "
+                            f"argument must be numbers (float64, or ints/lists converted to "
+                            f"it){where()}")
+    return array.astype(np.float64, copy=False)
+
+
+class _Identity:
+    """Cache key for an unhashable static argument: the object itself, compared by identity.
+    Holding a reference keeps the object alive, so its id cannot be reused by another."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __hash__(self):
+        return id(self.value)
+
+    def __eq__(self, other):
+        return isinstance(other, _Identity) and other.value is self.value
+
+
+def static_key(value):
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    try:
+        hash(value)
+        return ("value", type(value).__name__, value)
+    except TypeError:
+        return ("object", _Identity(value))
+
+
+class Signature:
+    """How one call's arguments enter the graph: traced (by shape) or static (by value)."""
+
+    def __init__(self, args, diff_argnums, static_argnums):
+        self.specs, self.traced_values, self.position_of = [], [], {}
+        key = []
+        for i, value in enumerate(args):
+            if i in diff_argnums:
+                array = to_float_array(value, i)
+                from_int = not isinstance(value, Tracer) and np.asarray(value).dtype.kind in "iu"
+                self._traced(i, array, from_int)
+                key.append(("d", array.shape, from_int))
+            elif i not in static_argnums and is_float_data(value):
+                array = value if isinstance(value, Tracer) else np.asarray(value, np.float64)
+                self._traced(i, array, False)
+                key.append(("c", array.shape))
+            else:
+                self.specs.append(("static", value))
+                key.append(static_key(value))
+        self.key = tuple(key)
+
+    def _traced(self, position, value, from_int):
+        self.position_of[position] = len(self.traced_values)
+        self.specs.append(("traced", np.shape(value), from_int))
+        self.traced_values.append(value)
+
+
+def is_float_data(value) -> bool:
+    if isinstance(value, Tracer):
+        return True
+    if isinstance(value, (float, np.floating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
+    if isinstance(value, list) and value:
+        try:
+            return np.asarray(value).dtype.kind == "f"
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def function_cache(fn) -> dict:
+    try:
+        return _CACHES.setdefault(fn, {})
+    except TypeError:  # not weak-referenceable (e.g. a builtin): keep by identity
+        return _UNWEAKREFABLE_CACHE.setdefault(id(fn), {})
+
+
+class Entry:
+    """A derived graph and its program on the chosen backend, plus the base graph's captures."""
+
+    def __init__(self, graph: Graph, captured: list, backend: str):
+        self.graph = graph
+        self.captured = captured
+        self.program = make_program(graph, backend)
+
+    def run(self, inputs):
+        inputs = list(inputs) + self.captured
+        if any(isinstance(x, Tracer) for x in inputs):
+            return evaluate(self.graph, inputs)
+        return self.program(*inputs)
+
+    def direct(self):
+        """The compiled plan itself, if its results need no conversion (the fast path)."""
+        plan = getattr(self.program, "plan", lambda: None)()
+        if plan is None:
+            return None
+        if not self.captured:
+            return plan
+        captured = self.captured
+        return lambda *args: plan(*args, *captured)
+
+
+def traced_base(fn, signature):
+    cache = function_cache(fn)
+    key = ("trace", signature.key)
+    if key not in cache:
+        cache[key] = trace_function(fn, signature.specs)
+        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", cache[key].graph)
+    return cache[key]
+
+
+def derived(fn, signature, kind, build, backend=None):
+    """Cached derived program: build(base_graph) -> Graph with the base's inputs (+ extras)."""
+    cache = function_cache(fn)
+    backend = resolve(backend)
+    key = (kind, signature.key, backend)
+    entry = cache.get(key)
+    if entry is None:
+        base = traced_base(fn, signature)
+        graph = build(base.graph)
+        debug_print(2, f"{kind[0]} graph of {getattr(fn, '__name__', fn)}", graph)
+        entry = cache[key] = Entry(graph, base.captured, backend)
+    return entry
+
+
+def output_value(value):
+    """Concrete results as float64 arrays (or Python floats); tracers pass through."""
+    if isinstance(value, Tracer):
+        return value
+    if isinstance(value, Zero):
+        value = np.zeros(value.shape)
+    array = np.asarray(value)
+    array = array if array.dtype == np.bool_ else array.astype(np.float64, copy=False)
+    if array.ndim == 0:
+        return bool(array) if array.dtype == np.bool_ else float(array)
+    if not (array.flags.owndata and array.flags.writeable):
+        array = array.copy()
+    return array
+
+
+def traced_positions(signature, argnums):
+    for a in argnums:
+        if a not in signature.position_of:
+            raise ArgumentError(f"argnums includes {a}, but the function was called with "
+                                f"{len(signature.specs)} arguments")
+    return tuple(signature.position_of[a] for a in argnums)
+
+
+def plain_key(args):
+    """Argument shapes when every argument is a float64 ndarray (the fast path), else None."""
+    key = []
+    for a in args:
+        if type(a) is not np.ndarray or a.dtype is not _FLOAT64:
+            return None
+        key.append(a.shape)
+    return tuple(key)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def remember_fast(fast, key, entry):
+    """Calls with plain float64 arrays of the same shapes skip argument handling next time."""
+    direct = entry.direct()
+    if key is not None and direct is not None:
+        fast[key] = direct
