@@ -10,7 +10,6 @@
 
 from optiad import backends as _backends
 from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
-from optiad import conversion  # noqa: F401  (np.asarray & co. wrapped while a trace runs)
 from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
 from optiad.control import fori_loop, scan
 from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
@@ -26,5 +25,7 @@ from optiad.version import __version__  # noqa: F401
 _backends.warm_up_default_backend()
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
-           "scan", "fori_loop", "odeint", "minimize", "least_squares", "Objective", "state_jacobian", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph", "OptiadError",
+           "scan", "fori_loop", "odeint", "minimize", "least_squares", "Objective",
+           "state_jacobian", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph",
+           "OptiadError",
            "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optiad import numpy as ops
 from optiad import staging
 from optiad.backends import resolve
 from optiad.errors import ArgumentError
@@ -63,13 +64,12 @@ def _sweep(entry_for, shapes, extra_per_direction, leading, results_per_directio
 
 def _assemble(pieces, leading_shape, trailing_shape, pieces_are_rows):
     """Stack per-direction results into leading_shape + trailing_shape."""
-    from optiad import numpy as onp
 
     shape = tuple(leading_shape) + tuple(trailing_shape)
     if not pieces:
         return np.zeros(shape)
     traced = any(isinstance(p, Tracer) for p in pieces)
-    xp = onp if traced else np
+    xp = ops if traced else np
     matrix = xp.stack([xp.ravel(p) for p in pieces], axis=0 if pieces_are_rows else -1)
     return xp.reshape(matrix, shape)
 

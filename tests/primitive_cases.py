@@ -83,6 +83,11 @@ CASES = {
     "arcsinh": unary("arcsinh", real),
     "arccosh": unary("arccosh", big),
     "arctanh": unary("arctanh", unit),
+    "deg2rad": unary("deg2rad", real, "fd"),     # NumPy has no complex deg2rad
+    "rad2deg": unary("rad2deg", real, "fd"),
+    "ndtr": unary("ndtr", real),
+    "fmax": [Case(lambda x, y: P["fmax"](x, y), (real, other))],
+    "fmin": [Case(lambda x, y: P["fmin"](x, y), (real, other))],
     "erf": unary("erf", real),
     "erfc": unary("erfc", real),
     "expit": unary("expit", real, "fd"),

@@ -7,7 +7,7 @@ import pytest
 import scipy.special as sc
 
 import optiad as ad
-import optiad.numpy as onp
+import optiad.numpy as ops
 
 v = np.array([0.4, -1.2, 0.9, 1.6])
 p = np.array([0.6, 1.4, 2.2, 0.8])          # positive
@@ -120,7 +120,7 @@ def test_two_buffers_built_alike_stay_two_arrays():
 
 def test_optiad_numpy_copy_of_a_plain_array_is_a_copy():
     a = np.ones(3)
-    assert onp.copy(a) is not a and onp.positive(a) is not a
+    assert ops.copy(a) is not a and ops.positive(a) is not a
 
 
 def test_a_value_read_in_every_loop_step_is_one_loop_constant():

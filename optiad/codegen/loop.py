@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optiad import numpy as ops
 from optiad.codegen.cache import DECORATOR, load_kernel
 from optiad.codegen.plan import single_kernel
 from optiad.ir import Eqn, Graph, Literal, Var
@@ -127,9 +128,8 @@ def _count(var) -> int:
 def scalar_body(graph: Graph) -> Graph | None:
     """The body with every input and output element as its own 0-d value, scalarized (see
     transforms/scalarize.py), or None when it has arrays too large for that."""
-    from optiad import numpy as onp
-    from optiad.transforms.trace import trace_function
     from optiad.transforms.evaluate import evaluate
+    from optiad.transforms.trace import trace_function
     atoms = list(graph.invars) + list(graph.outvars)
     if any(a.size > MAX_SIZE for a in atoms) or not scalarizable(graph):
         return None
@@ -142,13 +142,13 @@ def scalar_body(graph: Graph) -> Graph | None:
             elif var.size == 0:
                 inputs.append(np.zeros(var.shape))
             else:
-                elements = [onp.reshape(e, (1,)) for e in scalars[position:position + var.size]]
-                inputs.append(onp.reshape(onp.concatenate(elements), var.shape))
+                elements = [ops.reshape(e, (1,)) for e in scalars[position:position + var.size]]
+                inputs.append(ops.reshape(ops.concatenate(elements), var.shape))
             position += _count(var)
         flat = []
         for value, atom in zip(evaluate(graph, inputs), graph.outvars):
             flat += [value] if atom.shape == () else \
-                [onp.reshape(value, (-1,))[i] for i in range(atom.size)]
+                [ops.reshape(value, (-1,))[i] for i in range(atom.size)]
         return tuple(flat)
     count = sum(_count(v) for v in graph.invars)
     traced = trace_function(run, [("traced", (), False)] * count)

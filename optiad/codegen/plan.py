@@ -7,7 +7,7 @@
     library steps  everything else, run by the primitive's NumPy implementation: BLAS matmul
                    of large matrices, LAPACK solves, advanced indexing, primitives without a
                    scalar template, and transcendentals on large arrays (NumPy's SIMD versions
-                   are faster than Numba's scalar ones; see scalar.NUMPY_IS_FASTER).
+                   are faster than Numba's scalar ones: the records' `vectorized`).
 
 Equations are scheduled so that kernels stay long (a library step waits while kernel work is
 ready).  The plan itself is Python source, generated like sympy's lambdify and registered with
@@ -27,24 +27,23 @@ from functools import partial
 import numpy as np
 
 from optiad.codegen.cache import load_kernel
-from optiad.codegen.scalar import NUMPY_IS_FASTER, VECTORIZED_MIN_SIZE
-from optiad.codegen.source import SCRATCH_MIN_SIZE, VIEWS, Sweep, compilable, generate
+from optiad.codegen.scalar import VECTORIZED_MIN_SIZE
+from optiad.codegen.emitters import VIEWS, compilable
+from optiad.codegen.scatter import SCATTERS
+from optiad.codegen.source import SCRATCH_MIN_SIZE, Sweep, generate
 from optiad.debug import debug_print
 from optiad.ir import Graph, Literal, Var, split_by_direction
-from optiad.primitives.shape import is_advanced
+from optiad.primitives.linalg import matmul
+from optiad.primitives.shape import getitem, is_advanced, reshape
 
 _PLAN_COUNTER = itertools.count()
 
 
 def use_kernel(eqn) -> bool:
     """The cost rule: compile this equation into a kernel (True) or run it with NumPy."""
-    if eqn.primitive.elementwise and eqn.primitive.name in NUMPY_IS_FASTER and \
-            eqn.out.size >= VECTORIZED_MIN_SIZE and eqn.primitive.numba is None:
+    if eqn.primitive.vectorized and eqn.out.size >= VECTORIZED_MIN_SIZE:
         return False
     return compilable(eqn)
-
-
-ACCUMULATIONS = ("index_add", "index_scatter", "index_update")
 
 
 def schedule(eqns, in_kernel):
@@ -61,7 +60,7 @@ def schedule(eqns, in_kernel):
         waiting[k] = len(sources)
         for j in sources:
             readers[j].append(k)
-    late = [e.primitive.name in ACCUMULATIONS for e in eqns]
+    late = [e.primitive in SCATTERS for e in eqns]
     ready = {True: [], False: []}
 
     def push(k):
@@ -95,7 +94,7 @@ def partition(graph: Graph):
     for k in range(len(graph.eqns) - 1, -1, -1):
         eqn = graph.eqns[k]
         users = readers.get(id(eqn.out), [])
-        if flags[k] and eqn.primitive.name in VIEWS and users and id(eqn.out) not in returned \
+        if flags[k] and eqn.primitive in VIEWS and users and id(eqn.out) not in returned \
                 and not any(flags[j] for j in users):
             flags[k] = False
     steps = []
@@ -180,12 +179,12 @@ class _PlanWriter:
         source = eqn.inputs[0]
         if isinstance(source, Literal) or not source.shape:
             return False
-        if eqn.primitive.name == "getitem" and not is_advanced(eqn.params["index"]):
+        if eqn.primitive is getitem and not is_advanced(eqn.params["index"]):
             index = f"index_{position}"
             self.namespace[index] = eqn.params["index"]
             self.lines.append(f"{self.name(eqn.out)} = {self.name(source)}[{index}]")
             return True
-        if eqn.primitive.name == "reshape":
+        if eqn.primitive is reshape:
             self.lines.append(f"{self.name(eqn.out)} = "
                               f"{self.name(source)}.reshape({tuple(eqn.params['shape'])!r})")
             return True
@@ -245,7 +244,7 @@ class _PlanWriter:
 
 def _writes_into(eqn) -> bool:
     """Can this library step write its (large, float64) result into a given buffer?"""
-    return (isinstance(eqn.primitive.impl, np.ufunc) or eqn.primitive.name == "matmul") and \
+    return (isinstance(eqn.primitive.impl, np.ufunc) or eqn.primitive is matmul) and \
         eqn.out.dtype == np.float64 and eqn.out.size >= SCRATCH_MIN_SIZE
 
 

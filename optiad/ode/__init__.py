@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optiad import numpy as ops
 from optiad.control import scan
 from optiad.errors import ArgumentError, OptiadError, ShapeError
 from optiad.ode.solve import SENSITIVITIES, SOLVERS, Grid, odeint_p
@@ -111,8 +112,7 @@ def _state(y0):
 
 def _as_vector(value):
     if isinstance(value, (list, tuple)):
-        from optiad import numpy as onp
-        return onp.stack([onp.asarray(v) if not isinstance(v, Tracer) else v for v in value])
+        return ops.stack([ops.asarray(v) if not isinstance(v, Tracer) else v for v in value])
     return value
 
 
@@ -136,7 +136,6 @@ def _trace_rhs(rhs, n, params):
 
 
 def _rk4(rhs, y0, times, params, steps):
-    from optiad import numpy as onp
     intervals = np.diff(times)
     counts = np.maximum(1, np.ceil(steps * intervals / (times[-1] - times[0]) - 1e-9)).astype(int)
     sizes = np.repeat(intervals / counts, counts)
@@ -154,4 +153,4 @@ def _rk4(rhs, y0, times, params, steps):
 
     _, ys = scan(step, y0, (starts, sizes))
     rows = np.cumsum(counts) - 1
-    return onp.concatenate([onp.reshape(y0, (1, -1)), ys[rows]])
+    return ops.concatenate([ops.reshape(y0, (1, -1)), ys[rows]])

@@ -21,6 +21,7 @@ from functools import partial
 
 import numpy as np
 
+from optiad import numpy as ops
 from optiad.errors import OptiadError
 from optiad.ode import dopri5, stiff
 from optiad.ode.system import System, sensitivity_body
@@ -78,21 +79,19 @@ def _param_sizes(params):
 
 
 def _jvp(primals, out, tangents, **params):
-    from optiad import numpy as onp
     y0, values = primals[0], primals[1:]
     n = out.shape[1]
     on = [not isinstance(t, Zero) for t in tangents[1:]]
     d_y0 = np.zeros(n) if isinstance(tangents[0], Zero) else tangents[0]
-    seeds = [onp.reshape(t, tuple(np.shape(p)) + (1,))
+    seeds = [ops.reshape(t, tuple(np.shape(p)) + (1,))
              for t, p, o in zip(tangents[1:], values, on) if o]
     extended = sensitivity_body(params["rhs"], on, 1)
-    ys = bind(odeint_p, [onp.concatenate([y0, d_y0]), *values, *seeds],
+    ys = bind(odeint_p, [ops.concatenate([y0, d_y0]), *values, *seeds],
               dict(params, rhs=extended))
     return ys[:, n:]
 
 
 def _vjp(primals, out, ct, *, wanted, **params):
-    from optiad import numpy as onp
     y0, values = primals[0], primals[1:]
     nt, n = out.shape
     sizes = _param_sizes(values)
@@ -105,7 +104,7 @@ def _vjp(primals, out, ct, *, wanted, **params):
         flat = bind(odeint_adjoint_p, [y0, *values, ct], params)
         pieces, offset = [flat[:n] if wanted[0] else None], n
         for value, size, o in zip(values, sizes, on):
-            pieces.append(onp.reshape(flat[offset:offset + size], np.shape(value)) if o
+            pieces.append(ops.reshape(flat[offset:offset + size], np.shape(value)) if o
                           else None)
             offset += size
         return pieces
@@ -121,10 +120,10 @@ def _vjp(primals, out, ct, *, wanted, **params):
             seeds.append(seed.reshape(tuple(np.shape(value)) + (count,)))
             offset += size
     extended = sensitivity_body(params["rhs"], on, count)
-    ys = bind(odeint_p, [onp.concatenate([y0, start.reshape(-1)]), *values, *seeds],
+    ys = bind(odeint_p, [ops.concatenate([y0, start.reshape(-1)]), *values, *seeds],
               dict(params, rhs=extended))
-    sensitivities = onp.reshape(ys[:, n:], (nt, count, n))
-    gradient = onp.sum(onp.reshape(ct, (nt, 1, n)) * sensitivities, axis=(0, 2))
+    sensitivities = ops.reshape(ys[:, n:], (nt, count, n))
+    gradient = ops.sum(ops.reshape(ct, (nt, 1, n)) * sensitivities, axis=(0, 2))
     pieces, offset = [], 0
     if wanted[0]:
         pieces.append(gradient[:n])
@@ -133,7 +132,7 @@ def _vjp(primals, out, ct, *, wanted, **params):
         pieces.append(None)
     for value, size, o in zip(values, sizes, on):
         if o:
-            pieces.append(onp.reshape(gradient[offset:offset + size], np.shape(value)))
+            pieces.append(ops.reshape(gradient[offset:offset + size], np.shape(value)))
             offset += size
         else:
             pieces.append(None)
@@ -161,10 +160,14 @@ odeint_p = defprimitive(
     "odeint", impl=partial(_run, "numpy"), shape=_shape, jvp_joint=_jvp, vjp_joint=_vjp,
     vjp_wants=True, foldable=False,
     numba_step=lambda eqn: partial(_run, "numba", **eqn.params),
+    library="an ODE solve: the solver runs it (dopri5 compiled, the others in solve_ivp)",
+    no_symbolic="an ODE solution has no closed formula",
     doc="an ODE solution at the grid's times, by an adaptive or stiff integrator")
 
 odeint_adjoint_p = defprimitive(
     "odeint_adjoint", impl=partial(_adjoint_run, "numpy"), shape=_adjoint_shape,
     jvp_joint=_no_second_order, vjp_joint=_no_second_order, foldable=False,
     numba_step=lambda eqn: partial(_adjoint_run, "numba", **eqn.params),
+    library="the adjoint's backward sweeps run in solve_ivp",
+    no_symbolic="an ODE solution has no closed formula",
     doc="the reverse-mode product of an ODE solution by the adjoint method (first order)")

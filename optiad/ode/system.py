@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optiad import numpy as ops
 from optiad.backends import make_program
 from optiad.primitives.control import Body, body_of
 from optiad.primitives.core import Zero
@@ -53,7 +54,6 @@ def _directions_over(graph, n_state, with_params, columns=None):
 
 
 def _jacobian_body(body: Body, with_params: bool, columns=None) -> Body:
-    from optiad import numpy as onp
     from optiad.transforms.jvp import jvp_eval_directions
     graph = body.graph
     n_state = graph.invars[0].shape[0]
@@ -61,13 +61,12 @@ def _jacobian_body(body: Body, with_params: bool, columns=None) -> Body:
     def jacobian(y, t, *params):
         sets = _directions_over(graph, n_state, with_params, columns)
         _, tangents = jvp_eval_directions(graph, [y, t, *params], sets)
-        return onp.stack([np.zeros(n_state) if isinstance(c[0], Zero) else c[0]
+        return ops.stack([np.zeros(n_state) if isinstance(c[0], Zero) else c[0]
                           for c in tangents], axis=1)
     return _trace(jacobian, [tuple(v.shape) for v in graph.invars])
 
 
 def _vjp_body(body: Body) -> Body:
-    from optiad import numpy as onp
     from optiad.transforms.vjp import vjp_eval
     graph = body.graph
     shapes = [tuple(v.shape) for v in graph.invars]
@@ -78,18 +77,18 @@ def _vjp_body(body: Body) -> Body:
         _, cts = vjp_eval(graph, [y, t, *params], active, [lam])
         parts = [np.zeros(s) if isinstance(c, Zero) else c
                  for c, s in zip([cts[0], *cts[2:]], [shapes[0], *shapes[2:]])]
-        return onp.concatenate([onp.reshape(p, (-1,)) for p in parts])
+        return ops.concatenate([ops.reshape(p, (-1,)) for p in parts])
     return _trace(reverse, shapes + [shapes[0]])
 
 
 def sensitivity_body(body: Body, on, count: int) -> Body:
     """The extended system for `count` directions: state z = [y, s_1, ..., s_count] (each
-    sensitivity s_k = dy along direction k is contiguous: S has shape (count, n)); inputs (z, t, *params, *seeds) where seeds[j] has shape params[j].shape +
-    (count,) for each parameter with on[j] (the parameter tangent of each direction)."""
+    sensitivity s_k = dy along direction k is contiguous: S has shape (count, n)); inputs
+    (z, t, *params, *seeds) where seeds[j] has shape params[j].shape + (count,) for each
+    parameter with on[j] (the parameter tangent of each direction)."""
     key = ("sensitivity", tuple(on), count)
     if key in body._programs:
         return body._programs[key]
-    from optiad import numpy as onp
     from optiad.transforms.jvp import jvp_eval_directions
     graph = body.graph
     n = graph.invars[0].shape[0]
@@ -99,7 +98,7 @@ def sensitivity_body(body: Body, on, count: int) -> Body:
     def extended(z, t, *rest):
         params, seeds = rest[:len(shapes)], rest[len(shapes):]
         y = z[:n]
-        sens = onp.reshape(z[n:], (count, n))
+        sens = ops.reshape(z[n:], (count, n))
         sets = []
         for k in range(count):
             seed = iter(seeds)
@@ -107,7 +106,7 @@ def sensitivity_body(body: Body, on, count: int) -> Body:
                                                for s, o in zip(shapes, on)])
         outs, tangents = jvp_eval_directions(graph, [y, t, *params], sets)
         rows = [np.zeros(n) if isinstance(c[0], Zero) else c[0] for c in tangents]
-        return onp.concatenate([outs[0], *rows])
+        return ops.concatenate([outs[0], *rows])
     result = _trace(extended, [(n * (1 + count),), ()] + shapes + seed_shapes)
     result.parent = (body, count, n, len(shapes))
     body._programs[key] = result

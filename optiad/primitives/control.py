@@ -26,6 +26,7 @@ import weakref
 
 import numpy as np
 
+from optiad import numpy as ops
 from optiad.errors import OptiadError
 from optiad.ir import Graph
 from optiad.primitives.core import Zero, bind, defprimitive
@@ -126,33 +127,30 @@ def _scan_impl(*args, body, **params):
 
 def unpack(flat, shapes):
     """Split a flat vector (or a (rows, total) matrix, row-wise) into arrays of `shapes`."""
-    from optiad import numpy as onp
     pieces, offset = [], 0
     for shape, size in zip(shapes, sizes(shapes)):
         if flat.ndim == 1:
-            pieces.append(onp.reshape(flat[offset:offset + size], shape))
+            pieces.append(ops.reshape(flat[offset:offset + size], shape))
         else:
-            pieces.append(onp.reshape(flat[:, offset:offset + size], (flat.shape[0],) + shape))
+            pieces.append(ops.reshape(flat[:, offset:offset + size], (flat.shape[0],) + shape))
         offset += size
     return pieces
 
 
 def regions(packed, length, carry_shapes, y_shapes, store):
     """(final carry flat, ys as (length, ny), stored carries as (length, nc) or None)."""
-    from optiad import numpy as onp
     nc, ny = sum(sizes(carry_shapes)), sum(sizes(y_shapes))
     final = packed[:nc]
-    ys = onp.reshape(packed[nc:nc + length * ny], (length, ny))
-    stored = onp.reshape(packed[nc + length * ny:], (length, nc)) if store else None
+    ys = ops.reshape(packed[nc:nc + length * ny], (length, ny))
+    stored = ops.reshape(packed[nc + length * ny:], (length, nc)) if store else None
     return final, ys, stored
 
 
 def _flat(values):
-    from optiad import numpy as onp
-    values = [onp.reshape(v, (-1,)) for v in values]
+    values = [ops.reshape(v, (-1,)) for v in values]
     if not values:
         return np.zeros(0)
-    return values[0] if len(values) == 1 else onp.concatenate(values)
+    return values[0] if len(values) == 1 else ops.concatenate(values)
 
 
 def _materialize(value, shape):
@@ -279,4 +277,6 @@ def _scan_vjp(primals, out, ct, *, wanted, body, length, n_consts, carry_shapes,
 scan_p = defprimitive(
     "scan", impl=_scan_impl, shape=_scan_shape, jvp_joint=_scan_jvp, vjp_joint=_scan_vjp,
     vjp_wants=True, foldable=False,
+    library="a loop: its own lowering (numba_step, registered by codegen/loop.py)",
+    no_symbolic="a loop has no closed formula",
     doc="a loop of `length` steps of a body graph; one flat result (see optiad.scan)")

@@ -22,6 +22,7 @@ result.  A branch that `where` discards gets a zero cotangent, so its NaN partia
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -50,16 +51,56 @@ def zeros_if_zero(value):
     return np.zeros(value.shape) if isinstance(value, Zero) else value
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """A reduction's kernel form (codegen writes the loop):  acc = initial; for each element
+    `accumulate` (with {acc} and {value}); then acc = finish (with {acc}), if any."""
+    initial: str
+    accumulate: str
+    finish: str | None = None
+
+
 class Primitive:
-    """One operation: evaluation, shape rule, derivative rules, code-generation template."""
+    """One operation and everything about it, side by side.
+
+    Evaluation and derivatives:
+      impl, shape_rule, jvp / vjp (one rule per input) or jvp_joint / vjp_joint; elementwise,
+      differentiable, accepts_out (impl takes out=), vjp_wants (vjp_joint gets wanted=),
+      foldable (simplify may evaluate it on constants at trace time).
+    Code generation (codegen/ reads these):
+      numba       the scalar template of an elementwise primitive ("np.sin({0})", operands
+                  {0}, {1}.. and params by name; or a function of the params giving one), or a
+                  Reduction; derived for NumPy ufuncs when not given;
+      library     why it has no kernel form and runs as a NumPy library step, if it has none
+                  (non-elementwise primitives with a codegen emitter need neither);
+      vectorized  NumPy's SIMD loop beats a fused scalar loop on large arrays (transcendentals:
+                  llvmlite from PyPI has no SVML), so large instances run as NumPy steps;
+      numba_step  numba_step(eqn) -> the plan's callable for it (loops register their own).
+    The NumPy front end (optiad/numpy.py, dispatch.py read these):
+      names       the calls that land on it: "numpy.sin", "numpy.absolute", "scipy.special.erf";
+                  optiad.numpy gets a function of each short name, and np./scipy.special. calls
+                  on traced values dispatch to it;
+      methods     the Tracer methods it provides (x.exp(): NumPy's object-array loops call them).
+    optiad check's symbolic row, and evaluation on object arrays (transforms/objects.py):
+      symbolic    the formula, as Python text in the operands a, b, c, the params by name and
+                  sympy as sp: "sp.sin(a)", "a ** p", "sp.Piecewise((b, a), (c, True))";
+      objects     objects(apply, *object_arrays, **params) -> its value on object arrays, for a
+                  primitive that is not elementwise (apply(primitive, *arrays) runs an
+                  elementwise one element by element);
+      no_symbolic why it has neither.
+    """
 
     def __init__(self, name: str, impl: Callable, shape: Callable, *,
                  jvp: Sequence | None = None, vjp: Sequence | None = None,
                  jvp_joint: Callable | None = None, vjp_joint: Callable | None = None,
                  elementwise: bool = False, accepts_out: bool = False,
-                 differentiable: bool = True, numba: str | None = None, doc: str = "",
+                 differentiable: bool = True, doc: str = "",
                  vjp_wants: bool = False, foldable: bool = True,
-                 numba_step: Callable | None = None):
+                 numba: str | Callable | Reduction | None = None, library: str | None = None,
+                 vectorized: bool = False, numba_step: Callable | None = None,
+                 names: Sequence[str] = (), methods: Sequence[str] | None = None,
+                 symbolic: str | None = None, objects: Callable | None = None,
+                 no_symbolic: str | None = None):
         self.name = name
         self.impl = impl
         self.shape_rule = shape
@@ -71,20 +112,44 @@ class Primitive:
         # impl(*args, out=buffer) works: the interpreter may reuse a dead input's memory
         self.accepts_out = accepts_out or isinstance(impl, np.ufunc)
         self.differentiable = differentiable
-        self.numba = numba
-        # vjp_joint also receives wanted=[bool per input] (skip work for constant inputs)
         self.vjp_wants = vjp_wants
-        # simplify may evaluate it at trace time when every input is a constant (not a loop)
         self.foldable = foldable
-        # numba backend: numba_step(eqn) -> a callable for the plan's library step, or None
+        self.numba = numba if numba is not None or library is not None else \
+            _ufunc_template(impl) if elementwise else None
+        self.library = library
+        self.vectorized = vectorized
         self.numba_step = numba_step
+        self.names = tuple(names)
+        unary_numpy = elementwise and differentiable and isinstance(impl, np.ufunc) and \
+            impl.nin == 1
+        self.methods = tuple(methods) if methods is not None else tuple(
+            n.rpartition(".")[2] for n in self.names if n.startswith("numpy.")) \
+            if unary_numpy else ()
+        self.symbolic = symbolic
+        self.objects = objects
+        self.no_symbolic = no_symbolic
         self.__doc__ = doc or f"optiad primitive {name!r}"
+
+    def scalar_template(self, params) -> str | None:
+        """The kernel's scalar expression template for these params, or None."""
+        if callable(self.numba):
+            return self.numba(**params)
+        return self.numba if isinstance(self.numba, str) else None
 
     def __call__(self, *args, **params):
         return bind(self, args, params)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+def _ufunc_template(impl) -> str | None:
+    """np.<name>({0}, ...) for a NumPy ufunc (Numba implements them with NumPy's semantics for
+    NaN, infinities and signed zeros); None for anything else (scipy.special is not in
+    Numba's subset)."""
+    if not isinstance(impl, np.ufunc) or getattr(np, impl.__name__, None) is not impl:
+        return None
+    return f"np.{impl.__name__}(" + ", ".join(f"{{{k}}}" for k in range(impl.nin)) + ")"
 
 
 def defprimitive(name: str, impl: Callable, shape: Callable, **rules) -> Primitive:
@@ -197,11 +262,13 @@ safe_mul = defprimitive(
     "safe_mul", impl=_safe_mul_impl, shape=elementwise_shape, elementwise=True, accepts_out=True,
     jvp=[lambda a, b, out, da: safe_mul(da, b), lambda a, b, out, db: safe_mul(a, db)],
     vjp=[lambda a, b, out, ct: safe_mul(ct, b), lambda a, b, out, ct: safe_mul(a, ct)],
+    numba="(0.0 if {0} == 0.0 else {0} * {1})", symbolic="a * b",
     doc="t * partial, except that t == 0 gives 0 even where partial is inf or NaN.")
 
 stop_gradient = defprimitive(
     "stop_gradient", impl=lambda x: x, shape=lambda x: (tuple(x.shape), x.dtype),
-    differentiable=False, doc="""x itself, treated as a constant by every derivative.
+    differentiable=False, elementwise=True, numba="{0}", symbolic="a",
+    doc="""x itself, treated as a constant by every derivative.
 
     >>> import optiad as ad
     >>> ad.grad(lambda x: x * ad.stop_gradient(x))(3.0)     # d/dx (x * c) with c = x

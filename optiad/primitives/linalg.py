@@ -79,7 +79,15 @@ def _matmul_vjp_b(a, b, out, ct):
 matmul = defprimitive(
     "matmul", impl=np.matmul, shape=_matmul_shape,
     jvp=[lambda a, b, out, da: matmul(da, b), lambda a, b, out, db: matmul(a, db)],
-    vjp=[_matmul_vjp_a, _matmul_vjp_b], doc="a @ b with NumPy's 1-D and batch rules")
+    vjp=[_matmul_vjp_a, _matmul_vjp_b],
+    objects=lambda apply, a, b: np.matmul(a, b),    # sums of products of the elements
+    doc="a @ b with NumPy's 1-D and batch rules")
+
+
+# Why these have no kernel form, and no formula in optiad check
+BLAS = "tensor contractions run in NumPy's einsum (BLAS where it pays)"
+LAPACK = "factorizations run in LAPACK through NumPy"
+NUMERIC = "linear algebra stays numeric in optiad check's symbolic row"
 
 
 # ---- einsum -------------------------------------------------------------------------------------
@@ -153,6 +161,7 @@ einsum = defprimitive(
     shape=_einsum_shape,
     jvp=[_einsum_jvp_rule(0), _einsum_jvp_rule(1), _einsum_jvp_rule(2)],
     vjp=[_einsum_vjp_rule(0), _einsum_vjp_rule(1), _einsum_vjp_rule(2)],
+    library=BLAS, no_symbolic=NUMERIC,
     doc="einsum with one to three operands, explicit indices, no repeats inside an operand")
 
 
@@ -181,6 +190,7 @@ solve = defprimitive(
     "solve", impl=np.linalg.solve, shape=_solve_shape,
     jvp=[lambda a, b, x, da: solve(a, -matmul(da, x)), lambda a, b, x, db: solve(a, db)],
     vjp=[_solve_vjp_a, lambda a, b, x, ct: solve(matrix_transpose(a), ct)],
+    library=LAPACK, no_symbolic=NUMERIC,
     doc="x = A^-1 b (b a vector when b.ndim == 1, else a matrix of columns)")
 
 
@@ -210,21 +220,25 @@ def _per_matrix(value, a):   # (...,) -> (..., 1, 1), to scale whole matrices
 inv = defprimitive(
     "inv", impl=np.linalg.inv, shape=_square_shape("linalg.inv"),
     jvp=[lambda a, out, da: -matmul(matmul(out, da), out)],
-    vjp=[lambda a, out, ct: -matmul(matmul(matrix_transpose(out), ct), matrix_transpose(out))])
+    vjp=[lambda a, out, ct: -matmul(matmul(matrix_transpose(out), ct), matrix_transpose(out))],
+    library=LAPACK, no_symbolic=NUMERIC)
 
 det = defprimitive(
     "det", impl=np.linalg.det, shape=_scalar_of_matrix_shape("linalg.det"),
     jvp=[lambda a, out, da: out * _trace_product(inv(a), da)],
-    vjp=[lambda a, out, ct: _per_matrix(ct * out, a) * matrix_transpose(inv(a))])
+    vjp=[lambda a, out, ct: _per_matrix(ct * out, a) * matrix_transpose(inv(a))],
+    library=LAPACK, no_symbolic=NUMERIC)
 
 logabsdet = defprimitive(
     "logabsdet", impl=lambda a: np.linalg.slogdet(a)[1],
     shape=_scalar_of_matrix_shape("linalg.slogdet"),
     jvp=[lambda a, out, da: _trace_product(inv(a), da)],
     vjp=[lambda a, out, ct: _per_matrix(ct, a) * matrix_transpose(inv(a))],
+    library=LAPACK, no_symbolic=NUMERIC,
     doc="log |det A|, the second output of np.linalg.slogdet")
 
 sign_det = defprimitive(
     "sign_det", impl=lambda a: np.linalg.slogdet(a)[0],
     shape=_scalar_of_matrix_shape("linalg.slogdet"), differentiable=False,
+    library=LAPACK, no_symbolic=NUMERIC,
     doc="sign of det A, the first output of np.linalg.slogdet (derivative zero)")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, where
-from optiad.primitives.core import Zero, defprimitive
-from optiad.primitives.elementwise import equal, reciprocal, select, safe_mul
+from optiad.primitives.core import Reduction, Zero, defprimitive
+from optiad.primitives.elementwise import (add, equal, maximum, minimum, multiply, reciprocal,
+                                           safe_mul, select, sqrt)
+from optiad.primitives.objects import reduce_objects
 from optiad.primitives.shape import getitem, reshape
 
 
@@ -31,7 +33,8 @@ def _broadcast_shape(x, shape):
 broadcast_to = defprimitive(
     "broadcast_to", impl=lambda x, shape: np.broadcast_to(x, shape), shape=_broadcast_shape,
     jvp=[lambda x, out, dx, shape: broadcast_to(dx, shape=shape)],
-    vjp=[lambda x, out, ct, shape: unbroadcast(ct, x.shape)])
+    vjp=[lambda x, out, ct, shape: unbroadcast(ct, x.shape)],
+    objects=lambda apply, x, shape: np.broadcast_to(x, shape))
 
 
 def unbroadcast(ct, shape):
@@ -77,7 +80,9 @@ reduce_sum = defprimitive(
     "reduce_sum", impl=lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
     shape=_reduction_shape,
     jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(dx, axes=axes, keepdims=keepdims)],
-    vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims)])
+    vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims)],
+    numba=Reduction("0.0", "{acc} += {value}"),
+    objects=lambda apply, x, axes, keepdims: reduce_objects(apply, add, x, axes, keepdims))
 
 
 def _extremum_vjp(x, out, ct, axes, keepdims):
@@ -96,10 +101,14 @@ def _extremum_jvp(x, out, dx, axes, keepdims):
 reduce_max = defprimitive(
     "reduce_max", impl=lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims),
     shape=_reduction_shape, jvp=[_extremum_jvp], vjp=[_extremum_vjp],
+    numba=Reduction("-np.inf", "{acc} = np.maximum({acc}, {value})"),
+    objects=lambda apply, x, axes, keepdims: reduce_objects(apply, maximum, x, axes, keepdims),
     doc="max over axes; tied maxima share the derivative evenly")
 reduce_min = defprimitive(
     "reduce_min", impl=lambda x, axes, keepdims: np.min(x, axis=axes, keepdims=keepdims),
     shape=_reduction_shape, jvp=[_extremum_jvp], vjp=[_extremum_vjp],
+    numba=Reduction("np.inf", "{acc} = np.minimum({acc}, {value})"),
+    objects=lambda apply, x, axes, keepdims: reduce_objects(apply, minimum, x, axes, keepdims),
     doc="min over axes; tied minima share the derivative evenly")
 
 
@@ -121,7 +130,10 @@ reduce_prod = defprimitive(
     jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(
         _prod_partial(x, out, axes, keepdims) * dx, axes=axes, keepdims=keepdims)],
     vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims) *
-         _prod_partial(x, out, axes, keepdims)])
+         _prod_partial(x, out, axes, keepdims)],
+    numba=Reduction("1.0", "{acc} *= {value}"),
+    objects=lambda apply, x, axes, keepdims: reduce_objects(apply, multiply, x, axes,
+                                                            keepdims))
 
 
 def _norm_partial(x, out, axes, keepdims):
@@ -139,6 +151,9 @@ norm2 = defprimitive(
         safe_mul(dx, _norm_partial(x, out, axes, keepdims)), axes=axes, keepdims=keepdims)],
     vjp=[lambda x, out, ct, axes, keepdims: safe_mul(
         _spread(ct, x, axes, keepdims), _norm_partial(x, out, axes, keepdims))],
+    numba=Reduction("0.0", "{acc} += {value} * {value}", "np.sqrt({acc})"),
+    objects=lambda apply, x, axes, keepdims: apply(sqrt, reduce_objects(
+        apply, add, apply(multiply, x, x), axes, keepdims)),
     doc="sqrt(sum(x**2)) over axes (vector 2-norm, Frobenius norm); gradient 0 at x = 0")
 
 
@@ -150,4 +165,6 @@ cumsum = defprimitive(
     "cumsum", impl=lambda x, axis: np.cumsum(x, axis=axis),
     shape=lambda x, axis: (tuple(x.shape), np.dtype(np.float64)),
     jvp=[lambda x, out, dx, axis: cumsum(dx, axis=axis)],
-    vjp=[lambda x, out, ct, axis: _flip(cumsum(_flip(ct, axis), axis=axis), axis)])
+    vjp=[lambda x, out, ct, axis: _flip(cumsum(_flip(ct, axis), axis=axis), axis)],
+    library="a running sum: NumPy's cumsum (no kernel form yet)",
+    objects=lambda apply, x, axis: np.cumsum(x, axis=axis))

@@ -14,6 +14,8 @@ import numpy as np
 
 from optiad.errors import ShapeError, UnsupportedFunctionError, where
 from optiad.primitives.core import defprimitive, zeros_if_zero
+from optiad.primitives.elementwise import add
+from optiad.primitives.objects import scatter_objects, zeros_objects
 
 
 class IndexArray:
@@ -66,13 +68,15 @@ def _reshape_shape(x, shape):
 reshape = defprimitive(
     "reshape", impl=lambda x, shape: np.reshape(x, shape), shape=_reshape_shape,
     jvp=[lambda x, out, dx, shape: reshape(dx, shape=shape)],
-    vjp=[lambda x, out, ct, shape: reshape(ct, shape=x.shape)])
+    vjp=[lambda x, out, ct, shape: reshape(ct, shape=x.shape)],
+    objects=lambda apply, x, shape: np.reshape(x, shape))
 
 transpose = defprimitive(
     "transpose", impl=lambda x, axes: np.transpose(x, axes),
     shape=lambda x, axes: (tuple(x.shape[a] for a in axes), x.dtype),
     jvp=[lambda x, out, dx, axes: transpose(dx, axes=axes)],
-    vjp=[lambda x, out, ct, axes: transpose(ct, axes=tuple(int(a) for a in np.argsort(axes)))])
+    vjp=[lambda x, out, ct, axes: transpose(ct, axes=tuple(int(a) for a in np.argsort(axes)))],
+    objects=lambda apply, x, axes: np.transpose(x, axes))
 
 
 # ---- gather and scatter -------------------------------------------------------------------------
@@ -88,6 +92,7 @@ getitem = defprimitive(
     "getitem", impl=_getitem_impl, shape=_getitem_shape,
     jvp=[lambda x, out, dx, index: getitem(dx, index=index)],
     vjp=[lambda x, out, ct, index: index_scatter(ct, index=index, shape=x.shape)],
+    objects=lambda apply, x, index: x[to_numpy_index(index)],
     doc="x[index] for a static index (basic and advanced indexing)")
 
 
@@ -108,6 +113,8 @@ index_scatter = defprimitive(
     shape=lambda updates, index, shape: (tuple(shape), np.dtype(np.float64)),
     jvp=[lambda u, out, du, index, shape: index_scatter(du, index=index, shape=shape)],
     vjp=[lambda u, out, ct, index, shape: getitem(ct, index=index)],
+    objects=lambda apply, u, index, shape: scatter_objects(
+        apply, add, zeros_objects(shape), u, to_numpy_index(index), accumulate=True),
     doc="zeros(shape) with `updates` added at `index`: the adjoint of getitem")
 
 
@@ -139,7 +146,9 @@ def _concatenate_vjp(primals, out, ct, axis):
 
 concatenate = defprimitive(
     "concatenate", impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
-    shape=_concatenate_shape, jvp_joint=_concatenate_jvp, vjp_joint=_concatenate_vjp)
+    shape=_concatenate_shape, jvp_joint=_concatenate_jvp, vjp_joint=_concatenate_vjp,
+    objects=lambda apply, *xs, axis: np.concatenate(xs, axis=axis))
+
 
 
 def normalize_index(index):

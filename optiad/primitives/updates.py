@@ -8,6 +8,8 @@ import numpy as np
 
 from optiad.errors import ShapeError, where
 from optiad.primitives.core import Zero, defprimitive, zeros_if_zero
+from optiad.primitives.elementwise import add
+from optiad.primitives.objects import scatter_objects
 from optiad.primitives.reductions import unbroadcast
 from optiad.primitives.shape import getitem, is_advanced, shape_after_index, to_numpy_index
 
@@ -35,6 +37,8 @@ index_add = defprimitive(
     jvp_joint=_index_add_jvp,
     vjp=[lambda x, u, out, ct, index: ct,
          lambda x, u, out, ct, index: unbroadcast(getitem(ct, index=index), u.shape)],
+    objects=lambda apply, x, u, index: scatter_objects(apply, add, x, u, to_numpy_index(index),
+                                                       accumulate=True),
     doc="x with `updates` added at `index` (what x + index_scatter(u) simplifies to)")
 
 
@@ -67,4 +71,6 @@ index_update = defprimitive(
     jvp_joint=_index_update_jvp,
     vjp=[lambda x, v, out, ct, index: index_update(ct, 0.0, index=index),
          lambda x, v, out, ct, index: unbroadcast(getitem(ct, index=index), v.shape)],
+    objects=lambda apply, x, v, index: scatter_objects(apply, add, x, v, to_numpy_index(index),
+                                                       accumulate=False),
     doc="x with x[index] = value (functional; what `z[i] = v` on a traced z records)")

@@ -14,7 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.ir import Eqn, Graph, Literal, Var, atom_key, freeze
-from optiad.primitives.core import REGISTRY
+from optiad.primitives.core import safe_mul
+from optiad.primitives.elementwise import add, divide, multiply, negative, pow_const, subtract
+from optiad.primitives.reductions import broadcast_to
+from optiad.primitives.shape import index_scatter, reshape, transpose
+from optiad.primitives.updates import index_add
 
 FOLD_LIMIT = 100_000   # do not bake larger computed constants into a graph
 
@@ -65,7 +69,7 @@ class Simplifier:
         if new is None:
             new = Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
         if self.share:
-            key = (new.primitive.name, tuple([atom_key(a) for a in new.inputs]),
+            key = (new.primitive, tuple([atom_key(a) for a in new.inputs]),
                    freeze(new.params) if new.params else ())
             existing = self.seen.get(key)
             if existing is not None:
@@ -113,23 +117,23 @@ def _same_shape_as_out(atom, eqn):
 
 def _identity(eqn, inputs):
     """An atom equal to the equation's output, or None."""
-    name = eqn.primitive.name
-    if name in ("reshape", "broadcast_to", "transpose"):
+    primitive = eqn.primitive
+    if primitive in (reshape, broadcast_to, transpose):
         x = inputs[0]
-        if _same_shape_as_out(x, eqn) and (
-                name != "transpose" or tuple(eqn.params["axes"]) == tuple(range(len(x.shape)))):
+        if _same_shape_as_out(x, eqn) and (primitive is not transpose or tuple(
+                eqn.params["axes"]) == tuple(range(len(x.shape)))):
             return x
-    if name == "pow_const" and eqn.params["p"] == 1:
+    if primitive is pow_const and eqn.params["p"] == 1:
         return inputs[0]
-    if name in ("add", "subtract", "multiply", "safe_mul", "divide"):
+    if primitive in (add, subtract, multiply, safe_mul, divide):
         left, right = inputs
-        unit = 1.0 if name in ("multiply", "safe_mul", "divide") else 0.0
+        unit = 1.0 if primitive in (multiply, safe_mul, divide) else 0.0
         if uniform_value(right) == unit and _same_shape_as_out(left, eqn):
             return left
-        if name in ("add", "multiply", "safe_mul") and uniform_value(left) == unit and \
+        if primitive in (add, multiply, safe_mul) and uniform_value(left) == unit and \
                 _same_shape_as_out(right, eqn):
             return right
-        if name == "safe_mul" and uniform_value(left) == 0.0:
+        if primitive is safe_mul and uniform_value(left) == 0.0:
             return Literal(np.broadcast_to(np.float64(0.0), eqn.out.shape))
     return None
 
@@ -157,45 +161,42 @@ def _canonical(eqn, inputs, producers):
     """One spelling per computation, so CSE sees equal things as equal:
     y * c -> c * y; safe_mul with a finite nonzero constant is a plain product;
     x + (-y) -> x - y; x - (-y) -> x + y."""
-    name = eqn.primitive.name
-    if name in ("multiply", "safe_mul", "add") and len(inputs) == 2:
+    primitive = eqn.primitive
+    if primitive in (multiply, safe_mul, add) and len(inputs) == 2:
         left, right = inputs
         if isinstance(right, Literal) and right.shape == () and isinstance(left, Var):
             left, right = right, left
-        if name == "safe_mul" and isinstance(left, Literal) and left.shape == () and \
+        if primitive is safe_mul and isinstance(left, Literal) and left.shape == () and \
                 uniform_value(left) not in (None, 0.0) and np.isfinite(uniform_value(left)):
-            return Eqn(REGISTRY["multiply"], [left, right], eqn.out, eqn.params)
-        if name == "add":
+            return Eqn(multiply, [left, right], eqn.out, eqn.params)
+        if primitive is add:
             for a, b in ((left, right), (right, left)):
                 negated = isinstance(b, Var) and producers.get(id(b))
-                if negated and negated.primitive.name == "negative" and \
+                if negated and negated.primitive is negative and \
                         tuple(a.shape) == eqn.out.shape:
-                    return Eqn(REGISTRY["subtract"], [a, negated.inputs[0]], eqn.out, {})
+                    return Eqn(subtract, [a, negated.inputs[0]], eqn.out, {})
         return Eqn(eqn.primitive, [left, right], eqn.out, eqn.params)
-    if name == "subtract":
+    if primitive is subtract:
         negated = isinstance(inputs[1], Var) and producers.get(id(inputs[1]))
-        if negated and negated.primitive.name == "negative":
-            return Eqn(REGISTRY["add"], [inputs[0], negated.inputs[0]], eqn.out, {})
+        if negated and negated.primitive is negative:
+            return Eqn(add, [inputs[0], negated.inputs[0]], eqn.out, {})
     return Eqn(eqn.primitive, inputs, eqn.out, eqn.params)
 
 
 def _double_negation(eqn, inputs, producers):
     """-(-x) = x"""
-    if eqn.primitive.name == "negative" and isinstance(inputs[0], Var):
+    if eqn.primitive is negative and isinstance(inputs[0], Var):
         inner = producers.get(id(inputs[0]))
-        if inner is not None and inner.primitive.name == "negative":
+        if inner is not None and inner.primitive is negative:
             return inner.inputs[0]
     return None
 
 
-_SCALINGS = ("multiply", "safe_mul")
-
-
-def _scaling(eqn_name, inputs):
+def _scaling(primitive, inputs):
     """(constant c, operand y) if the equation computes c * y for a scalar literal c."""
-    if eqn_name == "negative" and isinstance(inputs[0], Var):
+    if primitive is negative and isinstance(inputs[0], Var):
         return -1.0, inputs[0]
-    if eqn_name not in _SCALINGS or len(inputs) != 2:
+    if primitive not in (multiply, safe_mul) or len(inputs) != 2:
         return None
     for k in (0, 1):
         c, y = inputs[k], inputs[1 - k]
@@ -207,31 +208,30 @@ def _scaling(eqn_name, inputs):
 
 def _merge_scalings(eqn, inputs, producers):
     """c1 * (c2 * y) -> (c1 c2) * y, and y itself when c1 c2 = 1 (e.g. 0.5 * 2 in a gradient)."""
-    outer = _scaling(eqn.primitive.name, inputs)
+    outer = _scaling(eqn.primitive, inputs)
     if outer is None or outer[0] == 0.0:
         return None
     inner_eqn = producers.get(id(outer[1]))
-    inner = inner_eqn and _scaling(inner_eqn.primitive.name, inner_eqn.inputs)
+    inner = inner_eqn and _scaling(inner_eqn.primitive, inner_eqn.inputs)
     if not inner:
         return None
     factor, y = outer[0] * inner[0], inner[1]
     if factor == 1.0 and tuple(y.shape) == eqn.out.shape:
         return y
-    names = {eqn.primitive.name, inner_eqn.primitive.name}
-    primitive = REGISTRY["safe_mul" if "safe_mul" in names else "multiply"]
+    primitive = safe_mul if safe_mul in (eqn.primitive, inner_eqn.primitive) else multiply
     return Eqn(primitive, [Literal(factor), y], eqn.out, {})
 
 
 def _scatter_add(eqn, inputs, producers):
     """x + index_scatter(u, index) -> index_add(x, u, index): no zeros array, no extra pass."""
-    if eqn.primitive.name != "add":
+    if eqn.primitive is not add:
         return None
     for k in (0, 1):
         x, scattered = inputs[1 - k], inputs[k]
         producer = isinstance(scattered, Var) and producers.get(id(scattered))
-        if producer and producer.primitive.name == "index_scatter" and isinstance(x, Var) \
+        if producer and producer.primitive is index_scatter and isinstance(x, Var) \
                 and tuple(x.shape) == eqn.out.shape:
-            return Eqn(REGISTRY["index_add"], [x, producer.inputs[0]], eqn.out,
+            return Eqn(index_add, [x, producer.inputs[0]], eqn.out,
                        {"index": producer.params["index"]})
     return None
 

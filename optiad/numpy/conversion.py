@@ -29,6 +29,9 @@ import numpy as np
 import numpy.lib._index_tricks_impl as _index_tricks
 
 from optiad import tracing
+from optiad.numpy import linalg, shapes
+from optiad.numpy.creation import array
+from optiad.tracing import Tracer
 from optiad.errors import TracerConversionError, UnsupportedFunctionError, where
 
 # (module, name, the call as users write it)
@@ -42,20 +45,18 @@ _ORIGINALS: dict = {}
 
 
 def _scipy_linalg_rules():
-    from optiad import numpy as onp
-
     def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
               assume_a=None, transposed=False):
-        return onp.linalg.solve(onp.transpose(a) if transposed else a, b)
+        return linalg.solve(shapes.transpose(a) if transposed else a, b)
 
     def inv(a, overwrite_a=False, check_finite=True):
-        return onp.linalg.inv(a)
+        return linalg.inv(a)
 
     def det(a, overwrite_a=False, check_finite=True):
-        return onp.linalg.det(a)
+        return linalg.det(a)
 
     def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
-        return onp.linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
+        return linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
     return {"solve": solve, "inv": inv, "det": det, "norm": norm}
 
 
@@ -93,7 +94,6 @@ _SCIPY_WRAPPERS: dict = {}
 
 
 def _holds_tracer(value) -> bool:
-    from optiad.tracing import Tracer
 
     if isinstance(value, Tracer):
         return True
@@ -118,9 +118,6 @@ def traced_conversion(call, obj, dtype=None, *args, copy=_NOT_GIVEN, ndmin=0, **
     """What `call` (np.asarray, ...) returns for obj holding traced values.  As in NumPy, it
     is a copy for copy=True, and for np.array unless copy= says otherwise (None: only if
     needed, which a float64 value never is)."""
-    from optiad import numpy as onp
-    from optiad.creation import array
-    from optiad.tracing import Tracer
 
     if dtype is not None and np.dtype(dtype) != np.float64:
         raise TracerConversionError(
@@ -133,7 +130,7 @@ def traced_conversion(call, obj, dtype=None, *args, copy=_NOT_GIVEN, ndmin=0, **
     else:
         value = array(obj)
     if ndmin > value.ndim:
-        value = onp.reshape(value, (1,) * (ndmin - value.ndim) + value.shape)
+        value = shapes.reshape(value, (1,) * (ndmin - value.ndim) + value.shape)
     return value
 
 

@@ -7,44 +7,40 @@ A NumPy function missing here raises an UnsupportedFunctionError naming it.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import scipy.special as sc
 
 from optiad import tracing
+from optiad.primitives import REGISTRY
 
-# numpy/scipy ufunc name -> optiad.numpy name, where they differ
-_UFUNC_ALIASES = {"absolute": "abs", "fabs": "abs", "true_divide": "divide", "conjugate": "conj",
-                  "float_power": "power", "power": "power", "matmul": "matmul",
-                  "psi": "digamma", "logical_not": "logical_not"}
-_SCIPY_UFUNCS = ["expit", "erf", "erfc", "gammaln", "digamma", "psi", "xlogy", "log_expit",
-                 "logit"]
-_FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", "cumsum",
-              "diff", "trace", "diag", "diagonal", "dot", "vdot", "inner", "outer", "einsum",
-              "tensordot", "reshape", "ravel", "transpose", "swapaxes", "moveaxis",
-              "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "hstack",
-              "vstack", "column_stack", "flip", "repeat", "tile", "where", "clip", "round",
-              "around", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
-              "atleast_1d", "fix", "array", "asarray"]
+# np.* functions (not ufuncs) whose optiad.numpy function of the same name handles traced values
+FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", "cumsum",
+             "diff", "trace", "diag", "diagonal", "dot", "vdot", "inner", "outer", "einsum",
+             "tensordot", "reshape", "ravel", "transpose", "swapaxes", "moveaxis",
+             "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "hstack",
+             "vstack", "column_stack", "flip", "repeat", "tile", "where", "clip", "round",
+             "around", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
+             "atleast_1d", "fix", "array", "asarray"]
+# scipy.special functions optiad.numpy writes out (the primitives' own come from their records)
+SCIPY_COMPOSITES = ["logit"]
 
 
-def register(module_name: str):
-    ops = sys.modules[module_name]
-    for name in dir(np):
+def register(ops):
+    """Fill tracing's dispatch tables with the functions of `ops` (the optiad.numpy package)."""
+    for name in dir(np):     # every NumPy ufunc optiad.numpy has a function for, by its name
         ufunc = getattr(np, name)
-        if isinstance(ufunc, np.ufunc):
-            target = getattr(ops, _UFUNC_ALIASES.get(name, name), None)
-            if callable(target):
-                tracing.UFUNCS[ufunc] = target
-    for name in _SCIPY_UFUNCS:
-        tracing.UFUNCS[getattr(sc, name)] = getattr(ops, _UFUNC_ALIASES.get(name, name))
+        if isinstance(ufunc, np.ufunc) and callable(getattr(ops, name, None)):
+            tracing.UFUNCS[ufunc] = getattr(ops, name)
+    scipy_names = [n.rpartition(".")[2] for p in REGISTRY.values() for n in p.names
+                   if n.startswith("scipy.special.")] + SCIPY_COMPOSITES
+    for name in scipy_names:
+        tracing.UFUNCS[getattr(sc, name)] = getattr(ops, name)
     tracing.UFUNCS[(np.add, "reduce")] = lambda x, axis=0, **kw: ops.sum(x, axis=axis, **kw)
     tracing.UFUNCS[(np.multiply, "reduce")] = lambda x, axis=0, **kw: ops.prod(x, axis=axis, **kw)
     tracing.UFUNCS[(np.maximum, "reduce")] = lambda x, axis=0, **kw: ops.max(x, axis=axis, **kw)
     tracing.UFUNCS[(np.minimum, "reduce")] = lambda x, axis=0, **kw: ops.min(x, axis=axis, **kw)
     tracing.UFUNCS[(np.add, "accumulate")] = lambda x, axis=0, **kw: ops.cumsum(x, axis=axis)
-    for name in _FUNCTIONS:
+    for name in FUNCTIONS:
         function = getattr(np, name, None)
         if function is not None:
             tracing.FUNCTIONS[function] = getattr(ops, name)
@@ -54,4 +50,3 @@ def register(module_name: str):
         x, tracing.Tracer) else x.shape)
     tracing.FUNCTIONS[np.ndim] = lambda x: len(x.shape)
     tracing.FUNCTIONS[np.size] = lambda x, axis=None: x.size if axis is None else x.shape[axis]
-    return ops

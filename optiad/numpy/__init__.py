@@ -1,0 +1,61 @@
+"""optiad.numpy: NumPy's functions by name, each binding optiad primitives.
+
+Plain NumPy calls on traced values land here through the dispatch tables (dispatch.py:
+`np.sin(x)` -> `sin`, `np.sum(x)` -> `sum`), so user code needs no changes; the same functions
+can also be called explicitly.  On ordinary arrays they simply compute with NumPy.
+
+    base.py         argument normalization every function starts with
+    elementwise.py  the ufuncs (generated from the primitives' records) and where, clip, round
+    reductions.py   sum, max, mean, var, std, logsumexp, diff, trace, ...
+    products.py     matmul, dot, inner, outer, einsum, tensordot
+    linalg.py       optiad.numpy.linalg: solve, inv, det, slogdet, norm
+    shapes.py       reshape, transpose, stack, flip, repeat, indexing, item assignment, copies
+    creation.py     zeros, ones, full, *_like (traced when needed), array, asarray, eye, ...
+    conversion.py   np.asarray & co. and scipy.linalg on traced values, while a trace runs
+    dispatch.py     the tables routing np.* / scipy.special.* calls on tracers here
+
+Importing the package installs the Tracer's methods (x.sum(), x.exp(), ...) and fills the
+dispatch tables, so that `import optiad` makes plain NumPy code traceable.
+"""
+
+import sys
+
+import numpy as np
+
+from optiad import tracing
+from optiad.numpy import conversion  # noqa: F401  (np.asarray & co. wrapped during traces)
+from optiad.numpy import dispatch as _dispatch
+from optiad.numpy import linalg  # noqa: F401
+from optiad.numpy.creation import (arange, array, asarray, empty, empty_like, eye,  # noqa: F401
+                                   full, full_like, linspace, ones, ones_like, zeros,
+                                   zeros_like)
+from optiad.numpy.elementwise import *  # noqa: F401,F403
+from optiad.numpy.products import *  # noqa: F401,F403
+from optiad.numpy.reductions import *  # noqa: F401,F403
+from optiad.numpy.shapes import *  # noqa: F401,F403
+from optiad.primitives import REGISTRY as _REGISTRY
+from optiad.primitives.core import stop_gradient  # noqa: F401
+
+pi, e, inf, nan, newaxis, float64 = np.pi, np.e, np.inf, np.nan, None, np.float64
+
+# ndarray methods a traced array has (x.sum(), x.reshape(...)), each this package's function
+NDARRAY_METHODS = ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot",
+                   "reshape", "ravel", "flatten", "transpose", "swapaxes", "squeeze", "clip",
+                   "copy", "astype", "diagonal", "trace", "repeat", "conj", "conjugate")
+
+
+def _method(name: str):
+    def method(self, *args, **kwargs):
+        return getattr(_ops, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+_ops = sys.modules[__name__]
+# ndarray's methods, and the methods the primitives' records give (x.exp(): NumPy's
+# object-dtype loops call them on elements, so object arrays of tracers keep working)
+for _name in NDARRAY_METHODS + tuple(m for p in _REGISTRY.values() for m in p.methods):
+    setattr(tracing.Tracer, _name, _method(_name))
+tracing.ops = _ops                  # the operators and lift() of tracing.py call these
+_dispatch.register(_ops)            # plain NumPy calls on tracers now land here
+del _name
