@@ -21,7 +21,7 @@ import numpy as np
 
 from optiad.backends import make_program, resolve
 from optiad.errors import ArgumentError, returned_at, user_frame, where
-from optiad.ir import Graph, split_by_direction
+from optiad.ir import Graph, OutTree, split_by_direction
 from optiad.jacobians import hessian_of, jacobian_of
 from optiad.staging import (Signature, as_tuple, derived, function_cache, output_value,
                             plain_key, remember_fast, to_float_array, traced_base,
@@ -34,10 +34,10 @@ def _require_scalar_output(fn, signature, what):
     transformed function -- where the choice between ad.jacobian and reducing f is made, and
     always one line -- and then, if it is another line, the one where f returns the array."""
     graph = traced_base(fn, signature).graph
-    if graph.out_tree == "single" and graph.outvars[0].shape == ():
+    if graph.out_tree == OutTree.SINGLE and graph.outvars[0].shape == ():
         return
     name = getattr(fn, "__name__", "f")
-    shape = f"shape {graph.outvars[0].shape}" if graph.out_tree == "single" else "a tuple"
+    shape = f"shape {graph.outvars[0].shape}" if graph.out_tree == OutTree.SINGLE else "a tuple"
     call, returns = user_frame(), returned_at(fn)
     returns_elsewhere = returns is not None and (
         call is None or (returns.filename, returns.lineno) != (call.filename, call.lineno))
@@ -150,10 +150,10 @@ class _LinearizedHVP:
         shared, direction = split_by_direction(graph.eqns, [v])
         read = {id(a) for e in direction for a in e.inputs} | {id(o) for o in graph.outvars}
         self.needed = [e.out for e in shared if id(e.out) in read]
-        self.prefix = make_program(Graph(leading, shared, self.needed, out_tree="tuple"),
+        self.prefix = make_program(Graph(leading, shared, self.needed, out_tree=OutTree.TUPLE),
                                    backend) if self.needed else None
         self.suffix = make_program(Graph(leading + self.needed + [v], direction,
-                                         list(graph.outvars), out_tree="tuple"), backend)
+                                         list(graph.outvars), out_tree=OutTree.TUPLE), backend)
         self.captured = captured
 
     def at(self, inputs):
@@ -265,8 +265,9 @@ def jvp(fn, primals, tangents, backend=None):
                                 f"shape {np.shape(p)}")
     outs = entry.run(signature.traced_values + tangents)
     half = len(outs) // 2
-    values, out_tangents = [output_value(o) for o in outs[:half]], [output_value(o) for o in outs[half:]]
-    if traced_base(fn, signature).graph.out_tree == "tuple":
+    values = [output_value(o) for o in outs[:half]]
+    out_tangents = [output_value(o) for o in outs[half:]]
+    if traced_base(fn, signature).graph.out_tree == OutTree.TUPLE:
         return tuple(values), tuple(out_tangents)
     return values[0], out_tangents[0]
 
@@ -290,7 +291,7 @@ def vjp(fn, *primals, backend=None):
     n_out = len(base.graph.outvars)
 
     def pullback(*cotangents):
-        if base.graph.out_tree == "single" and len(cotangents) == 1:
+        if base.graph.out_tree == OutTree.SINGLE and len(cotangents) == 1:
             cotangents = [cotangents[0]]
         elif len(cotangents) == 1 and isinstance(cotangents[0], tuple):
             cotangents = list(cotangents[0])
@@ -301,7 +302,7 @@ def vjp(fn, *primals, backend=None):
                                     f"output has shape {out.shape}")
         outs = entry.run(signature.traced_values + cts)
         return tuple(output_value(o) for o in outs[n_out:])
-    value = tuple(values) if base.graph.out_tree == "tuple" else values[0]
+    value = tuple(values) if base.graph.out_tree == OutTree.TUPLE else values[0]
     return value, pullback
 
 
@@ -328,7 +329,7 @@ def evaluate_function(fn, *args, static_argnums=(), backend=None):
     signature = Signature(args, (), as_tuple(static_argnums))
     entry = derived(fn, signature, ("value",), lambda g: g, backend)
     outs = [output_value(o) for o in entry.run(signature.traced_values)]
-    return tuple(outs) if entry.graph.out_tree == "tuple" else outs[0]
+    return tuple(outs) if entry.graph.out_tree == OutTree.TUPLE else outs[0]
 
 
 def value_and_grad_program(fn, args):

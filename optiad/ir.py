@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,12 @@ class Literal:
 Atom = Var | Literal
 
 
+class OutTree(StrEnum):
+    """The structure of a graph's outputs, as the traced function returned them."""
+    SINGLE = "single"     # one array or number
+    TUPLE = "tuple"       # a tuple of them
+
+
 @dataclass(eq=False)
 class Eqn:
     """`out = primitive(*inputs, **params)` -- one primitive applied once."""
@@ -104,8 +111,7 @@ class Graph:
     invars: list
     eqns: list
     outvars: list
-    # Output structure: "single" (one output), or "tuple" (a tuple of outputs).
-    out_tree: str = "single"
+    out_tree: OutTree = OutTree.SINGLE      # what the function returned: one value or a tuple
 
     def __str__(self) -> str:
         return graph_to_text(self)

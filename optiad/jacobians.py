@@ -18,6 +18,7 @@ from optiad import numpy as ops
 from optiad import staging
 from optiad.backends import resolve
 from optiad.errors import ArgumentError
+from optiad.ir import Graph, OutTree
 from optiad.tracing import Tracer
 from optiad.transforms.programs import hvp_graph, jvp_graph, vjp_graph
 
@@ -83,7 +84,6 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     sweep produces, finish(results) the user's arrays.  Calls whose arguments are plain float64
     arrays of these shapes go straight to the sweep next time (`fast`, as the API looks up)."""
     from optiad.codegen.plan import SweepProgram, sweepable
-    from optiad.ir import Graph
 
     inputs = signature.traced_values
     if resolve(backend) != "numba" or any(isinstance(x, Tracer) for x in inputs):
@@ -131,7 +131,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     signature = staging.Signature(args, diff, static)
     positions = staging.traced_positions(signature, diff)
     base = staging.traced_base(fn, signature)
-    if base.graph.out_tree != "single":
+    if base.graph.out_tree != OutTree.SINGLE:
         raise ArgumentError("jacobian needs a function with one array output; stack the outputs "
                             "into one array (np.concatenate)")
     out_shape = base.graph.outvars[0].shape

@@ -89,7 +89,7 @@ def graph_to_text(graph) -> str:
         out = name(eqn.out)
         lines.append(f"  {out}:{type_string(eqn.out)} = {eqn.primitive.name}{params} {args}")
     outs = ", ".join(name(a) for a in graph.outvars)
-    if graph.out_tree == "tuple":
+    if graph.out_tree == "tuple":      # ir.OutTree.TUPLE (a str enum; ir sits above)
         outs = f"({outs})"
     lines.append(f"  in {outs} }}")
     return "\n".join(lines)

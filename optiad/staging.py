@@ -22,7 +22,7 @@ from optiad.debug import debug_print
 from optiad.errors import ArgumentError, where
 from optiad.ir import Graph
 from optiad.primitives.core import Zero
-from optiad.tracing import Tracer
+from optiad.tracing import StaticArg, TracedArg, Tracer
 from optiad.transforms.evaluate import evaluate
 from optiad.transforms.trace import trace_function
 
@@ -93,13 +93,13 @@ class Signature:
                 self._traced(i, array, False)
                 key.append(("c", array.shape))
             else:
-                self.specs.append(("static", value))
+                self.specs.append(StaticArg(value))
                 key.append(static_key(value))
         self.key = tuple(key)
 
     def _traced(self, position, value, from_int):
         self.position_of[position] = len(self.traced_values)
-        self.specs.append(("traced", np.shape(value), from_int))
+        self.specs.append(TracedArg(np.shape(value), from_int))
         self.traced_values.append(value)
 
 

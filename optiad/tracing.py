@@ -15,6 +15,7 @@ import ast
 import linecache
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from optiad.errors import (
     where,
     where_raised,
 )
-from optiad.ir import Eqn, Graph, Literal, Var, atom_key, freeze
+from optiad.ir import Eqn, Graph, Literal, OutTree, Var, atom_key, freeze
 
 UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
 FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) -> optiad impl
@@ -361,6 +362,19 @@ for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot"
 
 # ---- running a function on tracers -------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TracedArg:
+    """An argument that enters the trace as an input of this shape (a tracer)."""
+    shape: tuple
+    from_integer: bool = False      # given as an int: an error names that if it is used so
+
+
+@dataclass(frozen=True)
+class StaticArg:
+    """An argument the function sees as its own Python value (a size, a flag, data)."""
+    value: Any
+
+
 class TracedFunction:
     """Result of `record`: the Graph plus what is needed to call it again."""
 
@@ -371,15 +385,10 @@ class TracedFunction:
 
 def record(fn: Callable, arg_specs: list) -> TracedFunction:
     """Run `fn` on tracers and record what it does, as it does it (unsimplified: the
-    transforms' trace_function simplifies it).  Each arg spec is ("traced", shape,
-    from_integer) or ("static", value)."""
+    transforms' trace_function simplifies it).  One TracedArg or StaticArg per argument."""
     with Builder() as builder:
-        call_args = []
-        for spec in arg_specs:
-            if spec[0] == "traced":
-                call_args.append(builder.new_input(spec[1], np.float64, from_integer=spec[2]))
-            else:
-                call_args.append(spec[1])
+        call_args = [builder.new_input(spec.shape, np.float64, from_integer=spec.from_integer)
+                     if isinstance(spec, TracedArg) else spec.value for spec in arg_specs]
         try:
             result = fn(*call_args)
         except OptiadError:
@@ -402,9 +411,9 @@ def record(fn: Callable, arg_specs: list) -> TracedFunction:
                     "rules).") from error
             raise
         if isinstance(result, tuple):
-            outs, out_tree = [lift(r) for r in result], "tuple"
+            outs, out_tree = [lift(r) for r in result], OutTree.TUPLE
         else:
-            outs, out_tree = [lift(result)], "single"
+            outs, out_tree = [lift(result)], OutTree.SINGLE
         outvars = []
         for out in outs:
             if isinstance(out, (Tracer, np.ndarray, float, int, np.number, np.bool_)):

@@ -9,7 +9,7 @@ import pytest
 import optiad as ad
 from optiad import staging
 from optiad.api import evaluate_function
-from optiad.codegen.plan import NumbaProgram, SweepProgram
+from optiad.codegen.plan import KernelStep, LibraryStep, NumbaProgram, SweepProgram
 from optiad.primitives import REGISTRY
 
 from primitive_cases import CASES, FLAT, INTERNAL
@@ -75,8 +75,8 @@ def test_gradient_is_one_kernel_and_hessian_one_sweep():
     same(*both(ad.hessian, rosenbrock, x))
     programs = [e.program.program for key, e in _entries(rosenbrock).items()
                 if key[-1] == "numba"]
-    assert any(isinstance(p, NumbaProgram) and len(p.steps) == 1 and p.steps[0][0] == "kernel"
-               for p in programs)
+    assert any(isinstance(p, NumbaProgram) and len(p.steps) == 1 and
+               isinstance(p.steps[0], KernelStep) for p in programs)
     assert any(isinstance(p, SweepProgram) for p in _entries(rosenbrock).values())
 
 
@@ -91,7 +91,7 @@ def test_large_transcendentals_and_linear_algebra_run_as_library_steps():
     p = np.array([1.2, 0.7, 0.4, 2.0])
     same(*both(ad.value_and_grad, f, p, A, t))
     program = [e.program.program for key, e in _entries(f).items() if key[-1] == "numba"][0]
-    library = [payload.primitive.name for kind, payload in program.steps if kind == "library"]
+    library = [step.eqn.primitive.name for step in program.steps if isinstance(step, LibraryStep)]
     assert "exp" in library and "tanh" in library and "solve" in library
 
 

@@ -27,6 +27,7 @@ from optiad.codegen.cache import DECORATOR, load_kernel
 from optiad.codegen.plan import single_kernel
 from optiad.ir import Eqn, Graph, Literal, Var
 from optiad.primitives.control import packed_size, run_scan, scan_p, sizes
+from optiad.tracing import TracedArg
 from optiad.transforms.scalarize import MAX_SIZE, scalarizable, scalarize
 
 
@@ -151,7 +152,7 @@ def scalar_body(graph: Graph) -> Graph | None:
                 [ops.reshape(value, (-1,))[i] for i in range(atom.size)]
         return tuple(flat)
     count = sum(_count(v) for v in graph.invars)
-    traced = trace_function(run, [("traced", (), False)] * count)
+    traced = trace_function(run, [TracedArg(())] * count)
     return scalarize(traced.graph)
 
 
@@ -171,7 +172,8 @@ def scalar_loop_source(kernel_source, const_shapes, carry_shapes, x_shapes, y_sh
     inits = [f"init{k}" for k in range(len(carry_shapes))]
     xs = [f"xs{k}" for k in range(len(x_shapes))]
     constants = [f"k{k}" for k in range(n_constants)]
-    lines = [f"{DECORATOR}def scan_loop({', '.join(['length', 'out'] + consts + inits + xs + constants)}):"]
+    parameters = ", ".join(["length", "out"] + consts + inits + xs + constants)
+    lines = [f"{DECORATOR}def scan_loop({parameters}):"]
     const_elements = [e for c, s in zip(consts, const_shapes) for e in _elements(c, s)]
     names = [f"e{k}" for k in range(len(const_elements))]
     lines += [f"    {n} = {e}" for n, e in zip(names, const_elements)]

@@ -22,6 +22,7 @@ import heapq
 import itertools
 import linecache
 import threading
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -32,7 +33,7 @@ from optiad.codegen.emitters import VIEWS, compilable
 from optiad.codegen.scatter import SCATTERS
 from optiad.codegen.source import SCRATCH_MIN_SIZE, Sweep, generate
 from optiad.debug import debug_print
-from optiad.ir import Graph, Literal, Var, split_by_direction
+from optiad.ir import Graph, Literal, OutTree, Var, split_by_direction
 from optiad.primitives.linalg import matmul
 from optiad.primitives.shape import getitem, is_advanced, reshape
 
@@ -82,8 +83,24 @@ def schedule(eqns, in_kernel):
     return order
 
 
+@dataclass
+class KernelStep:
+    """A run of equations written as one fused kernel."""
+    eqns: list
+
+
+@dataclass
+class LibraryStep:
+    """One equation run by its primitive's NumPy implementation (or its own lowering)."""
+    eqn: object
+
+    @property
+    def eqns(self):
+        return [self.eqn]
+
+
 def partition(graph: Graph):
-    """[("kernel", [eqns]) | ("library", eqn)] in an order that evaluates the graph."""
+    """[KernelStep | LibraryStep] in an order that evaluates the graph."""
     flags = [use_kernel(e) for e in graph.eqns]
     # A view read only by library steps stays a NumPy view (free) instead of a kernel's copy.
     readers: dict[int, list] = {}
@@ -101,12 +118,12 @@ def partition(graph: Graph):
     for k in schedule(graph.eqns, flags):
         eqn = graph.eqns[k]
         if flags[k]:
-            if steps and steps[-1][0] == "kernel":
-                steps[-1][1].append(eqn)
+            if steps and isinstance(steps[-1], KernelStep):
+                steps[-1].eqns.append(eqn)
             else:
-                steps.append(("kernel", [eqn]))
+                steps.append(KernelStep([eqn]))
         else:
-            steps.append(("library", eqn))
+            steps.append(LibraryStep(eqn))
     return steps
 
 
@@ -121,11 +138,11 @@ class NumbaProgram:
         self.steps = partition(graph)
         writer = _PlanWriter(graph)
         readers_after = _readers_after(self.steps, graph)
-        for position, (kind, payload) in enumerate(self.steps):
-            if kind == "library":
-                writer.library_step(position, payload)
+        for position, step in enumerate(self.steps):
+            if isinstance(step, LibraryStep):
+                writer.library_step(position, step.eqn)
             else:
-                writer.kernel_step(position, payload, readers_after[position])
+                writer.kernel_step(position, step.eqns, readers_after[position])
         self.kernels = writer.kernels
         self.source, self.function = writer.finish()
 
@@ -254,8 +271,7 @@ def _readers_after(steps, graph):
     result = [None] * len(steps)
     for position in range(len(steps) - 1, -1, -1):
         result[position] = set(later)
-        kind, payload = steps[position]
-        for eqn in ([payload] if kind == "library" else payload):
+        for eqn in steps[position].eqns:
             later.update(id(a) for a in eqn.inputs)
     return result
 
@@ -289,7 +305,7 @@ class SweepProgram:
             read = {id(a) for e in direction for a in e.inputs} | \
                 {id(v) for v in graph.outvars}
             needed = [e.out for e in shared if id(e.out) in read]
-            self.prefix = NumbaProgram(Graph(leading, shared, needed, out_tree="tuple"))
+            self.prefix = NumbaProgram(Graph(leading, shared, needed, out_tree=OutTree.TUPLE))
             leading, eqns = leading + needed, direction
         literals = _array_literals(eqns)
         self.inputs = leading + literals

@@ -5,6 +5,9 @@ The optimizer loops (optimize/lbfgs.py, gd.py, line_search.py) and the ODE integ
 those globals are other @njit functions in the same generated module; as Python,
 `as_python` executes the same source with the globals bound to Python callables.  One text,
 so both take the same steps.
+
+Named constants the functions use (status codes) are a dict `SUBSET_CONSTANTS` in their
+module; both ways define them as globals of the code that runs (Numba folds them).
 """
 
 from __future__ import annotations
@@ -12,15 +15,28 @@ from __future__ import annotations
 import inspect
 import linecache
 import math
+import sys
 
 import numpy as np
 
 _CODE: dict = {}
 
 
-def source_of(functions) -> str:
-    """The functions' source text, in order (for a generated module)."""
-    return "\n\n".join(inspect.getsource(f) for f in functions)
+def constants_of(functions) -> dict:
+    """The SUBSET_CONSTANTS of the functions' modules, merged."""
+    merged = {}
+    for f in functions:
+        merged.update(getattr(sys.modules[f.__module__], "SUBSET_CONSTANTS", {}))
+    return merged
+
+
+def source_of(functions, decorator="") -> str:
+    """The functions' source text, in order, each under `decorator`, after the constants they
+    use (for a generated module)."""
+    constants = "".join(f"{name} = {value!r}\n" for name, value in
+                        constants_of(functions).items())
+    return constants + "\n\n" + "\n\n".join(decorator + inspect.getsource(f)
+                                               for f in functions)
 
 
 def as_python(functions, **bindings):
@@ -33,6 +49,6 @@ def as_python(functions, **bindings):
         source = source_of(functions)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         _CODE[key] = compile(source, filename, "exec")
-    namespace = {"np": np, "math": math, **bindings}
+    namespace = {"np": np, "math": math, **constants_of(functions), **bindings}
     exec(_CODE[key], namespace)  # noqa: S102 (optiad's own source)
     return namespace[functions[-1].__name__]

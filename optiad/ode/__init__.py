@@ -27,7 +27,7 @@ from optiad.errors import ArgumentError, OptiadError, ShapeError
 from optiad.ode.solve import SENSITIVITIES, SOLVERS, Grid, odeint_p
 from optiad.primitives.control import body_of
 from optiad.primitives.core import bind
-from optiad.tracing import Tracer
+from optiad.tracing import TracedArg, Tracer
 from optiad.transforms.trace import trace_function
 
 METHODS = ("rk4",) + tuple(SOLVERS)
@@ -117,8 +117,7 @@ def _as_vector(value):
 
 
 def _trace_rhs(rhs, n, params):
-    specs = [("traced", (n,), False), ("traced", (), False)] + \
-        [("traced", tuple(np.shape(p)), False) for p in params]
+    specs = [TracedArg((n,)), TracedArg(())] + [TracedArg(tuple(np.shape(p))) for p in params]
     try:
         traced = trace_function(lambda y, t, *p: _as_vector(rhs(y, t, *p)), specs)
     except OptiadError:

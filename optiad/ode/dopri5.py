@@ -25,7 +25,9 @@ from optiad.codegen.subset import as_python, source_of
 from optiad.errors import SolverError
 from optiad.transforms.scalarize import scalarize
 
-OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3
+OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3     # dopri5_loop's status
+SUBSET_CONSTANTS = {"OK": OK, "TOO_MANY_STEPS": TOO_MANY_STEPS,
+                    "STEP_UNDERFLOW": STEP_UNDERFLOW, "STIFF": STIFF}
 
 
 def rms_norm(v, scale):
@@ -64,7 +66,7 @@ def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_step, max_steps):
     j, steps, stiff_steps, non_stiff = 1, 0, 0, 0
     while j < nt:
         if steps >= max_steps:
-            return ys, 1, t
+            return ys, TOO_MANY_STEPS, t
         steps += 1
         # max_step bounds every step, as in solve_ivp: it is how a user makes the solver see a
         # narrow feature of rhs(t) that a long step would pass over (it used to be ignored)
@@ -99,7 +101,7 @@ def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_step, max_steps):
                 non_stiff = 0
                 stiff_steps += 1
                 if stiff_steps >= 15:
-                    return ys, 3, t
+                    return ys, STIFF, t
             else:
                 non_stiff += 1
                 if non_stiff >= 6:
@@ -116,8 +118,8 @@ def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_step, max_steps):
         else:
             h = h * max(0.2, 0.9 * norm ** -0.2)
         if h <= 16 * 2.2e-16 * max(abs(t), 1.0):
-            return ys, 2, t
-    return ys, 0, t
+            return ys, STEP_UNDERFLOW, t
+    return ys, OK, t
 
 
 FUNCTIONS = (rms_norm, initial_step, dopri5_loop)
@@ -137,7 +139,7 @@ def _compiled(body):
             arguments = ["y", "t"] + [f"extra[{k}]" for k in range(n_params + len(constants))]
             adapter = (f"{DECORATOR}def rhs(y, t, extra):\n"
                        f"    return kernel({', '.join(arguments)})[0]\n")
-            loop = "\n\n".join(DECORATOR + source_of([f]) for f in FUNCTIONS)
+            loop = source_of(FUNCTIONS, DECORATOR)
             source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
             _COMPILED[body.key] = (load_kernel(source, "dopri5_loop"), constants)
     return _COMPILED[body.key]

@@ -22,6 +22,7 @@ from optiad import numpy as ops
 from optiad.backends import make_program
 from optiad.primitives.control import Body, body_of
 from optiad.primitives.core import Zero
+from optiad.tracing import TracedArg
 
 
 def _param_shapes(graph):
@@ -30,7 +31,7 @@ def _param_shapes(graph):
 
 def _trace(fn, shapes) -> Body:
     from optiad.transforms.trace import trace_function
-    traced = trace_function(fn, [("traced", s, False) for s in shapes])
+    traced = trace_function(fn, [TracedArg(s) for s in shapes])
     assert not traced.captured, "a derived right-hand side closes over nothing"
     return body_of(traced.graph)
 

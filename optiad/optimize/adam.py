@@ -26,7 +26,8 @@ from scipy.optimize import OptimizeResult
 
 from optiad.api import value_and_grad
 from optiad.errors import OptiadError
-from optiad.optimize.result import INTERRUPTED, make_result, notify
+from optiad.optimize.result import (ALL_STEPS_DONE, CONVERGED, INTERRUPTED, MAX_ITERATIONS,
+                                    STOPPED, make_result, notify)
 
 OPTIONS = {"maxiter": 1000, "learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999,
            "eps": 1e-8, "gtol": 0.0, "data": None, "batch_size": 32, "shuffle": True,
@@ -93,7 +94,7 @@ def minimize_adam(problem, x0, options, callback):
     batches = _batches(options, data)
     x = np.array(x0, dtype=np.float64)
     first, second = np.zeros_like(x), np.zeros_like(x)
-    evaluations, status, step = 0, 1, 0
+    evaluations, status, step = 0, MAX_ITERATIONS, 0
     try:
         for step in range(1, int(options["maxiter"]) + 1):
             value, gradient = f_and_grad(x, *next(batches), *args)
@@ -103,7 +104,7 @@ def minimize_adam(problem, x0, options, callback):
                                   f"{step} (value {value}); lower the learning rate "
                                   f"(now {rate})")
             if full_batch and np.max(np.abs(gradient)) <= float(options["gtol"]):
-                status = 0
+                status = CONVERGED
                 break
             first = beta1 * first + (1 - beta1) * gradient
             second = beta2 * second + (1 - beta2) * gradient * gradient
@@ -112,10 +113,10 @@ def minimize_adam(problem, x0, options, callback):
             x = x - rate * corrected_first / (np.sqrt(corrected_second) + eps)
             problem.iterations = step
             if notify(callback, x, value, gradient, step):
-                status = 4
+                status = STOPPED
                 break
         else:
-            status = 6 if not (full_batch and options["gtol"]) else 1
+            status = ALL_STEPS_DONE if not (full_batch and options["gtol"]) else MAX_ITERATIONS
     except KeyboardInterrupt:
         value, gradient = _whole(f_and_grad, x, args, options, data)
         return OptimizeResult(x=x, fun=float(value), jac=gradient, nit=step, nfev=evaluations,

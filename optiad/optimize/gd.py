@@ -16,7 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import OptiadError
-from optiad.optimize.line_search import backtracking
+from optiad.optimize.line_search import NO_LOWER_POINT, backtracking
+from optiad.optimize.result import (CONVERGED, LINE_SEARCH_FAILED, MAX_ITERATIONS, NOT_FINITE,
+                                    STOPPED)
+from optiad.optimize.result import SUBSET_CONSTANTS  # noqa: F401 (the names the loop returns,
+#                                                    defined in its generated module too)
 
 OPTIONS = {"maxiter": 100000, "gtol": 1e-5, "step": None, "momentum": 0.0, "nesterov": False,
            "c1": 1e-4, "shrink": 0.5, "max_line_search": 60, "compiled": "auto"}
@@ -24,7 +28,7 @@ OPTIONS = {"maxiter": 100000, "gtol": 1e-5, "step": None, "momentum": 0.0, "nest
 
 def gd_loop(x0, extra, max_iterations, gtol, fixed_step, momentum, nesterov, c1, shrink,
             max_line_search):
-    """Returns (x, value, gradient, iterations, evaluations, status); status as in result.py.
+    """Returns (x, value, gradient, iterations, evaluations, status); a status of result.py.
     fixed_step 0.0 means: search for the step."""
     x = x0.copy()
     value, gradient = objective(x, extra)  # noqa: F821 (bound by loops.py)
@@ -33,7 +37,7 @@ def gd_loop(x0, extra, max_iterations, gtol, fixed_step, momentum, nesterov, c1,
     step = min(1.0, 1.0 / max(np.sqrt(np.dot(gradient, gradient)), 1e-300))
     iteration = 0
     if np.max(np.abs(gradient)) <= gtol:
-        return x, value, gradient, iteration, evaluations, 0
+        return x, value, gradient, iteration, evaluations, CONVERGED
     while iteration < max_iterations:
         if fixed_step > 0.0:
             velocity = momentum * velocity + gradient
@@ -44,20 +48,20 @@ def gd_loop(x0, extra, max_iterations, gtol, fixed_step, momentum, nesterov, c1,
             value_new, gradient_new = objective(x_new, extra)  # noqa: F821
             evaluations += 1
             if not (np.isfinite(value_new) and np.all(np.isfinite(gradient_new))):
-                return x, value, gradient, iteration, evaluations, 5
+                return x, value, gradient, iteration, evaluations, NOT_FINITE
         else:
             status, step, x_new, value_new, gradient_new, used = backtracking(
                 x, value, gradient, -gradient, 2.0 * step, extra, c1, shrink, max_line_search)
             evaluations += used
-            if status == 2:
-                return x, value, gradient, iteration, evaluations, 2
+            if status == NO_LOWER_POINT:
+                return x, value, gradient, iteration, evaluations, LINE_SEARCH_FAILED
         x, value, gradient = x_new, value_new, gradient_new
         iteration += 1
         if progress(iteration, x, value, gradient):  # noqa: F821 (bound by loops.py)
-            return x, value, gradient, iteration, evaluations, 4
+            return x, value, gradient, iteration, evaluations, STOPPED
         if np.max(np.abs(gradient)) <= gtol:
-            return x, value, gradient, iteration, evaluations, 0
-    return x, value, gradient, iteration, evaluations, 1
+            return x, value, gradient, iteration, evaluations, CONVERGED
+    return x, value, gradient, iteration, evaluations, MAX_ITERATIONS
 
 
 FUNCTIONS = (backtracking, gd_loop)

@@ -15,7 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import OptiadError
-from optiad.optimize.line_search import cubic_step, strong_wolfe
+from optiad.optimize.line_search import NO_LOWER_POINT, cubic_step, strong_wolfe
+from optiad.optimize.result import (CONVERGED, FTOL_REACHED, LINE_SEARCH_FAILED, MAX_ITERATIONS,
+                                    STOPPED)
+from optiad.optimize.result import SUBSET_CONSTANTS  # noqa: F401 (the names the loop returns,
+#                                                    defined in its generated module too)
 
 OPTIONS = {"maxiter": 15000, "gtol": 1e-5, "ftol": 1e-15, "history": 10,
            "c1": 1e-4, "c2": 0.9, "max_line_search": 30, "compiled": "auto"}
@@ -42,7 +46,7 @@ def two_loop(gradient, steps, changes, rho, count, newest, history):
 
 
 def lbfgs_loop(x0, extra, history, max_iterations, gtol, ftol, c1, c2, max_line_search):
-    """Returns (x, value, gradient, iterations, evaluations, status); status as in result.py."""
+    """Returns (x, value, gradient, iterations, evaluations, status); a status of result.py."""
     x = x0.copy()
     value, gradient = objective(x, extra)  # noqa: F821 (bound by loops.py)
     evaluations = 1
@@ -53,7 +57,7 @@ def lbfgs_loop(x0, extra, history, max_iterations, gtol, ftol, c1, c2, max_line_
     count, newest = 0, history - 1
     iteration = 0
     if np.max(np.abs(gradient)) <= gtol:
-        return x, value, gradient, iteration, evaluations, 0
+        return x, value, gradient, iteration, evaluations, CONVERGED
     while iteration < max_iterations:
         direction = two_loop(gradient, steps, changes, rho, count, newest, history)
         slope = np.dot(direction, gradient)
@@ -67,8 +71,8 @@ def lbfgs_loop(x0, extra, history, max_iterations, gtol, ftol, c1, c2, max_line_
         status, step, x_new, value_new, gradient_new, used = strong_wolfe(
             x, value, gradient, direction, step, extra, c1, c2, max_line_search)
         evaluations += used
-        if status == 2:
-            return x, value, gradient, iteration, evaluations, 2
+        if status == NO_LOWER_POINT:
+            return x, value, gradient, iteration, evaluations, LINE_SEARCH_FAILED
         s = x_new - x
         y = gradient_new - gradient
         sy = np.dot(s, y)
@@ -82,12 +86,12 @@ def lbfgs_loop(x0, extra, history, max_iterations, gtol, ftol, c1, c2, max_line_
         x, value, gradient = x_new, value_new, gradient_new
         iteration += 1
         if progress(iteration, x, value, gradient):  # noqa: F821 (bound by loops.py)
-            return x, value, gradient, iteration, evaluations, 4
+            return x, value, gradient, iteration, evaluations, STOPPED
         if np.max(np.abs(gradient)) <= gtol:
-            return x, value, gradient, iteration, evaluations, 0
+            return x, value, gradient, iteration, evaluations, CONVERGED
         if decrease <= ftol * max(abs(value), abs(value + decrease), 1.0):
-            return x, value, gradient, iteration, evaluations, 3
-    return x, value, gradient, iteration, evaluations, 1
+            return x, value, gradient, iteration, evaluations, FTOL_REACHED
+    return x, value, gradient, iteration, evaluations, MAX_ITERATIONS
 
 
 FUNCTIONS = (cubic_step, strong_wolfe, two_loop, lbfgs_loop)

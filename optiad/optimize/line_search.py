@@ -15,6 +15,11 @@ import math
 import numpy as np
 
 
+# the searches' status (module globals of the generated code too: see codegen/subset.py)
+FOUND, SUFFICIENT, NO_LOWER_POINT = 0, 1, 2
+SUBSET_CONSTANTS = {"FOUND": FOUND, "SUFFICIENT": SUFFICIENT, "NO_LOWER_POINT": NO_LOWER_POINT}
+
+
 def objective(x, extra):  # pragma: no cover (replaced where these functions run)
     raise NotImplementedError
 
@@ -44,8 +49,9 @@ def strong_wolfe(x, value, gradient, direction, step, extra, c1, c2, max_evaluat
     (Nocedal & Wright, Algorithms 3.5 and 3.6: bracket, then zoom with safeguarded cubic
     interpolation).
 
-    Returns (status, step, x_new, value_new, gradient_new, evaluations): status 0 strong
-    Wolfe met, 1 only sufficient decrease met (evaluation budget spent), 2 no lower point."""
+    Returns (status, step, x_new, value_new, gradient_new, evaluations): status FOUND (strong
+    Wolfe met), SUFFICIENT (only sufficient decrease: the evaluation budget was spent) or
+    NO_LOWER_POINT."""
     slope0 = np.dot(gradient, direction)
     previous, previous_value, previous_slope = 0.0, value, slope0
     low, low_value, low_slope = 0.0, value, slope0
@@ -66,7 +72,7 @@ def strong_wolfe(x, value, gradient, direction, step, extra, c1, c2, max_evaluat
                 high, high_value, high_slope = step, trial_value, trial_slope
                 # low is the previous trial (sufficient decrease holds there)
             elif abs(trial_slope) <= -c2 * slope0:
-                return 0, step, trial_x, trial_value, trial_gradient, evaluations
+                return FOUND, step, trial_x, trial_value, trial_gradient, evaluations
             elif trial_slope >= 0.0:
                 bracketed = True
                 high, high_value, high_slope = previous, previous_value, previous_slope
@@ -86,7 +92,7 @@ def strong_wolfe(x, value, gradient, direction, step, extra, c1, c2, max_evaluat
                 high, high_value, high_slope = step, trial_value, trial_slope
             else:
                 if abs(trial_slope) <= -c2 * slope0:
-                    return 0, step, trial_x, trial_value, trial_gradient, evaluations
+                    return FOUND, step, trial_x, trial_value, trial_gradient, evaluations
                 if trial_slope * (high - low) >= 0.0:
                     high, high_value, high_slope = low, low_value, low_slope
                 low, low_value, low_slope = step, trial_value, trial_slope
@@ -99,14 +105,14 @@ def strong_wolfe(x, value, gradient, direction, step, extra, c1, c2, max_evaluat
         step = cubic_step(low, low_value, low_slope, high, high_value, high_slope,
                           left + 0.1 * width, right - 0.1 * width)
     if low > 0.0:
-        return 1, low, low_x, low_value, low_gradient, evaluations
-    return 2, 0.0, x, value, gradient, evaluations
+        return SUFFICIENT, low, low_x, low_value, low_gradient, evaluations
+    return NO_LOWER_POINT, 0.0, x, value, gradient, evaluations
 
 
 def backtracking(x, value, gradient, direction, step, extra, c1, shrink, max_evaluations):
     """Armijo backtracking: shrink the step until f(x + step d) <= f(x) + c1 step g.d.
-    Returns (status, step, x_new, value_new, gradient_new, evaluations); status 0 found,
-    2 no lower point within the budget."""
+    Returns (status, step, x_new, value_new, gradient_new, evaluations); status FOUND, or
+    NO_LOWER_POINT within the budget."""
     slope0 = np.dot(gradient, direction)
     evaluations = 0
     while evaluations < max_evaluations:
@@ -115,6 +121,6 @@ def backtracking(x, value, gradient, direction, step, extra, c1, shrink, max_eva
         evaluations += 1
         if math.isfinite(trial_value) and np.all(np.isfinite(trial_gradient)) and \
                 trial_value <= value + c1 * step * slope0:
-            return 0, step, trial_x, trial_value, trial_gradient, evaluations
+            return FOUND, step, trial_x, trial_value, trial_gradient, evaluations
         step *= shrink
-    return 2, 0.0, x, value, gradient, evaluations
+    return NO_LOWER_POINT, 0.0, x, value, gradient, evaluations

@@ -21,7 +21,6 @@ Both run the same source text, so they take the same steps (up to rounding in th
 from __future__ import annotations
 
 import atexit
-import inspect
 import pickle
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import threading
 
 from optiad.codegen.cache import DECORATOR, compiled_marker, load_kernel
 from optiad.codegen.plan import single_kernel
-from optiad.codegen.subset import as_python
+from optiad.codegen.subset import as_python, source_of
 
 
 def python_loop(functions, objective, progress):
@@ -74,7 +73,7 @@ class CompiledLoop:
                    f"    return results[0], results[1]\n\n\n"
                    f"{DECORATOR}def progress(iteration, x, value, gradient):\n"
                    f"    return False\n")
-        loop = "\n\n".join(DECORATOR + inspect.getsource(f) for f in functions)
+        loop = source_of(functions, DECORATOR)
         self.source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
 
     def function(self, arguments, wait):

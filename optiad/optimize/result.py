@@ -12,18 +12,31 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+# The status codes (integers, as SciPy's; the loops in Numba's subset return them by name)
+CONVERGED = 0             # the gradient is below gtol
+MAX_ITERATIONS = 1
+LINE_SEARCH_FAILED = 2
+FTOL_REACHED = 3          # the objective stopped decreasing
+STOPPED = 4               # by the callback
+NOT_FINITE = 5            # at a fixed step
+ALL_STEPS_DONE = 6        # a method run for a set number of steps (adam)
+SUBSET_CONSTANTS = {"CONVERGED": CONVERGED, "MAX_ITERATIONS": MAX_ITERATIONS,
+                    "LINE_SEARCH_FAILED": LINE_SEARCH_FAILED, "FTOL_REACHED": FTOL_REACHED,
+                    "STOPPED": STOPPED, "NOT_FINITE": NOT_FINITE}
 MESSAGES = {
-    0: "Optimization terminated successfully: the gradient norm is below gtol.",
-    1: "Maximum number of iterations reached before convergence (raise options['maxiter']).",
-    2: "The line search could not find a lower point: the gradient may be inaccurate at this "
-       "precision, or the problem is badly scaled.",
-    3: "Optimization terminated successfully: the relative reduction of the objective is "
-       "below ftol.",
-    4: "Stopped by the callback.",
-    5: "The objective became non-finite (NaN or inf) at a fixed step; reduce the step size.",
-    6: "All steps completed.",
+    CONVERGED: "Optimization terminated successfully: the gradient norm is below gtol.",
+    MAX_ITERATIONS: "Maximum number of iterations reached before convergence (raise "
+                    "options['maxiter']).",
+    LINE_SEARCH_FAILED: "The line search could not find a lower point: the gradient may be "
+                        "inaccurate at this precision, or the problem is badly scaled.",
+    FTOL_REACHED: "Optimization terminated successfully: the relative reduction of the "
+                  "objective is below ftol.",
+    STOPPED: "Stopped by the callback.",
+    NOT_FINITE: "The objective became non-finite (NaN or inf) at a fixed step; reduce the "
+                "step size.",
+    ALL_STEPS_DONE: "All steps completed.",
 }
-SUCCESS = {0, 3, 6}
+SUCCESS = {CONVERGED, FTOL_REACHED, ALL_STEPS_DONE}
 
 INTERRUPTED = "interrupted"
 

@@ -30,6 +30,7 @@ from optiad import numpy as ops
 from optiad.errors import OptiadError
 from optiad.ir import Graph
 from optiad.primitives.core import Zero, bind, defprimitive
+from optiad.tracing import TracedArg
 from optiad.transforms.evaluate import NumpyProgram
 
 
@@ -161,7 +162,7 @@ def trace_body(fn, shapes) -> tuple[Graph, list]:
     """Trace fn(*arrays of `shapes`) -> flat tuple.  Returns (graph, captured outer values);
     the graph's inputs are the captured values first (the loop constants), then `shapes`."""
     from optiad.transforms.trace import trace_function
-    traced = trace_function(fn, [("traced", tuple(s), False) for s in shapes])
+    traced = trace_function(fn, [TracedArg(tuple(s)) for s in shapes])
     graph, n = traced.graph, len(shapes)
     graph = Graph(graph.invars[n:] + graph.invars[:n], graph.eqns, graph.outvars, graph.out_tree)
     return graph, traced.captured

@@ -58,7 +58,7 @@ def shape_after_index(shape, index):
                          f"{error}{where()}") from None
 
 
-# ---- reshape, transpose ------------------------------------------------------------------------- --------------------------------------------------------------
+# ---- reshape, transpose -------------------------------------------------------------------------
 def _reshape_shape(x, shape):
     if int(np.prod(shape, dtype=np.int64)) != x.size:
         raise ShapeError(f"cannot reshape an array of shape {x.shape} into {shape}{where()}")

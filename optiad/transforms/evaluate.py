@@ -14,27 +14,37 @@ factor of hand-written NumPy.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from optiad.ir import Graph, Literal
-from optiad.primitives.core import bind
 from optiad.tracing import Tracer
+from optiad.transforms.interpret import interpret
 
 
 def evaluate(graph: Graph, args) -> list:
     """Run `graph` on `args`; returns the list of outputs."""
     if any(isinstance(a, Tracer) for a in args):
-        env = {id(v): a for v, a in zip(graph.invars, args)}
-        read = lambda atom: atom.value if isinstance(atom, Literal) else env[id(atom)]  # noqa
-        for eqn in graph.eqns:
-            env[id(eqn.out)] = bind(eqn.primitive, [read(a) for a in eqn.inputs], eqn.params)
-        return [read(atom) for atom in graph.outvars]
+        return interpret(graph, args)[0]
     return NumpyProgram(graph)(*args)
 
 
+class Step(NamedTuple):
+    """One equation of a NumpyProgram, by slot number (a negative slot reads a constant)."""
+    impl: Callable
+    inputs: list          # the slots of its arguments
+    params: dict
+    out: int              # the slot its value goes to
+    dead: tuple           # slots last read here: dropped after the step
+    reuse: bool           # may write into a dying input's or a pooled array (impl takes out=)
+    shape: tuple          # of the output (the pool is by shape)
+    large_dead: tuple     # the dead slots large enough to reuse
+
+
 class NumpyProgram:
-    """A graph compiled to a flat list of (impl, input slots, params, output slot)."""
+    """A graph compiled to a flat list of Steps over numbered slots."""
 
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -49,7 +59,7 @@ class NumpyProgram:
 
         for var in graph.invars:
             slot_of[id(var)] = len(slot_of)
-        steps, large = [], set()
+        planned, large = [], set()
         for eqn in graph.eqns:
             inputs = [slot(a) for a in eqn.inputs]
             slot_of[id(eqn.out)] = len(slot_of)
@@ -57,21 +67,21 @@ class NumpyProgram:
                 large.add(slot_of[id(eqn.out)])
             reuse = eqn.primitive.accepts_out and eqn.out.dtype == np.float64 and \
                 eqn.out.size >= REUSE_MIN_SIZE
-            steps.append([eqn.primitive.impl, inputs, eqn.params, slot_of[id(eqn.out)], (),
-                          reuse, eqn.out.shape, ()])
+            planned.append((eqn, inputs, slot_of[id(eqn.out)], reuse))
         self.outputs = [slot(a) for a in graph.outvars]
         # Free each intermediate after its last reader (outputs and inputs are kept).
         last_use: dict[int, int] = {}
-        for position, step in enumerate(steps):
-            for s in step[1]:
+        for position, (_, inputs, _, _) in enumerate(planned):
+            for s in inputs:
                 last_use[s] = position
         keep = set(self.outputs) | set(range(len(graph.invars)))
+        dying: list[list[int]] = [[] for _ in planned]
         for s, position in last_use.items():
             if s >= 0 and s not in keep:
-                steps[position][4] += (s,)
-                if s in large:
-                    steps[position][7] += (s,)
-        self.steps = steps
+                dying[position].append(s)
+        self.steps = [Step(eqn.primitive.impl, inputs, eqn.params, out, tuple(dead), reuse,
+                           eqn.out.shape, tuple(s for s in dead if s in large))
+                      for (eqn, inputs, out, reuse), dead in zip(planned, dying)]
         self.n_slots = len(slot_of)
         self.n_inputs = len(graph.invars)
         self.constants = constants
@@ -80,9 +90,9 @@ class NumpyProgram:
         # shape as the program has steps that can reuse them.
         self.pool: dict[tuple, list] = {}
         self.pool_capacity: dict[tuple, int] = {}
-        for step in steps:
-            if step[5]:
-                self.pool_capacity[step[6]] = self.pool_capacity.get(step[6], 0) + 1
+        for step in self.steps:
+            if step.reuse:
+                self.pool_capacity[step.shape] = self.pool_capacity.get(step.shape, 0) + 1
 
     def __call__(self, *args):
         values = list(args) + [None] * (self.n_slots - self.n_inputs)

@@ -14,6 +14,7 @@ from optiad.errors import OptiadError
 from optiad.ir import Graph, Literal
 from optiad.primitives.core import Zero, bind
 from optiad.primitives.reductions import broadcast_to, unbroadcast
+from optiad.transforms.interpret import interpret
 
 
 def fit_shape(value, shape):
@@ -64,24 +65,21 @@ def jvp_eval(graph: Graph, primals, tangents):
 def jvp_eval_directions(graph: Graph, primals, tangent_sets):
     """One primal sweep carrying several sets of tangents (several Jacobian columns at once).
     Returns (outputs, one list of output tangents per set)."""
-    env = {id(v): p for v, p in zip(graph.invars, primals)}
-    tangent_envs = [{id(v): t for v, t in zip(graph.invars, tangents)
-                     if not isinstance(t, Zero)} for tangents in tangent_sets]
-    read = lambda atom: atom.value if isinstance(atom, Literal) else env[id(atom)]  # noqa: E731
+    tangent_values = [{v: t for v, t in zip(graph.invars, tangents) if not isinstance(t, Zero)}
+                      for tangents in tangent_sets]
 
-    def read_tangent(tangent_env, atom):
-        if isinstance(atom, Literal):
-            return Zero(atom.shape)
-        return tangent_env.get(id(atom), Zero(atom.shape))
-
-    for eqn in graph.eqns:
-        inputs = [read(a) for a in eqn.inputs]
+    def step(eqn, inputs):
         out = bind(eqn.primitive, inputs, eqn.params)
-        env[id(eqn.out)] = out
-        for tangent_env in tangent_envs:
-            tangent = jvp_rule(eqn, inputs, out, [read_tangent(tangent_env, a)
-                                                  for a in eqn.inputs])
+        for tangents in tangent_values:
+            tangent = jvp_rule(eqn, inputs, out, [_tangent(tangents, a) for a in eqn.inputs])
             if not isinstance(tangent, Zero):
-                tangent_env[id(eqn.out)] = tangent
-    outs = [read(a) for a in graph.outvars]
-    return outs, [[read_tangent(t, a) for a in graph.outvars] for t in tangent_envs]
+                tangents[eqn.out] = tangent
+        return out
+    outs, _ = interpret(graph, primals, step)
+    return outs, [[_tangent(t, a) for a in graph.outvars] for t in tangent_values]
+
+
+def _tangent(tangents, atom):
+    if isinstance(atom, Literal):
+        return Zero(atom.shape)
+    return tangents.get(atom, Zero(atom.shape))

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad.ir import Literal
 from optiad.primitives.objects import as_objects
+from optiad.transforms.interpret import interpret
 
 
 def walkable(eqn) -> bool:
@@ -27,22 +27,18 @@ def walkable(eqn) -> bool:
 def run_on_objects(graph, inputs, apply):
     """The graph's outputs as object arrays; inputs are object arrays (or what as_objects
     takes), in the order of graph.invars."""
-    values = {var: as_objects(value) for var, value in zip(graph.invars, inputs)}
-
-    def read(atom):
-        return as_objects(atom.value) if isinstance(atom, Literal) else values[atom]
-
     def plain(primitive, *arrays):
         return apply(primitive, {}, *arrays)
 
-    for eqn in graph.eqns:
-        arguments = [read(a) for a in eqn.inputs]
+    def step(eqn, arguments):
+        arguments = [as_objects(a) for a in arguments]
         if eqn.primitive.elementwise:
             out = apply(eqn.primitive, eqn.params, *arguments)
         else:
             out = eqn.primitive.objects(plain, *arguments, **eqn.params)
-        values[eqn.out] = as_objects(out).reshape(eqn.out.shape)
-    return [read(a) for a in graph.outvars]
+        return as_objects(out).reshape(eqn.out.shape)
+    outputs, _ = interpret(graph, [as_objects(value) for value in inputs], step)
+    return [as_objects(value) for value in outputs]
 
 
 def elementwise_objects(function, *arrays):

@@ -7,8 +7,9 @@ jacobians.py assembles Jacobians and Hessians from their sweeps.
 from __future__ import annotations
 
 from optiad.errors import ArgumentError
-from optiad.ir import Graph
+from optiad.ir import Graph, OutTree
 from optiad.primitives.core import Zero, zeros_if_zero
+from optiad.tracing import TracedArg
 from optiad.transforms.trace import trace_function
 from optiad.transforms.jvp import jvp_eval_directions
 from optiad.transforms.vjp import linearize_reverse, vjp_eval
@@ -16,12 +17,12 @@ from optiad.transforms.vjp import linearize_reverse, vjp_eval
 
 def _specs_of(graph: Graph, extra=()):
     shapes = [v.shape for v in graph.invars] + list(extra)
-    return [("traced", shape, False) for shape in shapes]
+    return [TracedArg(shape) for shape in shapes]
 
 
 def _scalar_output(graph: Graph, what: str):
-    if graph.out_tree != "single" or graph.outvars[0].shape != ():
-        shape = graph.outvars[0].shape if graph.out_tree == "single" else "a tuple"
+    if graph.out_tree != OutTree.SINGLE or graph.outvars[0].shape != ():
+        shape = graph.outvars[0].shape if graph.out_tree == OutTree.SINGLE else "a tuple"
         raise ArgumentError(f"{what} needs a function with a scalar output, but it returned "
                             f"shape {shape}; use ad.jacobian (or ad.vjp) for array outputs, or "
                             "reduce the output to a scalar (e.g. np.sum)")

@@ -22,6 +22,7 @@ from optiad import numpy as ops
 from optiad.ir import Graph
 from optiad.primitives.core import bind
 from optiad.primitives.objects import as_objects
+from optiad.tracing import TracedArg
 from optiad.transforms.objects import elementwise_objects, run_on_objects, walkable
 
 MAX_SIZE = 16            # largest array turned into scalars
@@ -69,7 +70,7 @@ def scalarize(graph: Graph, max_size=MAX_SIZE) -> Graph | None:
                 outputs.append(ops.reshape(ops.concatenate(flat), atom.shape))
         return tuple(outputs)
 
-    specs = [("traced", tuple(v.shape), False) for v in graph.invars]
+    specs = [TracedArg(tuple(v.shape)) for v in graph.invars]
     traced = trace_function(run, specs)
     if traced.captured:
         return None

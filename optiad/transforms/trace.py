@@ -10,7 +10,6 @@ from optiad.transforms.simplify import simplify
 
 
 def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
-    """Trace `fn` into a simplified Graph.  Each arg spec is ("traced", shape, from_integer)
-    or ("static", value)."""
+    """Trace `fn` into a simplified Graph; one TracedArg or StaticArg per argument."""
     traced = record(fn, arg_specs)
     return TracedFunction(simplify(traced.graph), traced.captured)

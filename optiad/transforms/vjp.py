@@ -9,8 +9,9 @@ cotangents; everything else is skipped, so constants cost nothing.
 from __future__ import annotations
 
 from optiad.errors import OptiadError
-from optiad.ir import Graph, Literal, Var
+from optiad.ir import Graph, Var
 from optiad.primitives.core import Zero, bind
+from optiad.transforms.interpret import interpret
 from optiad.transforms.jvp import add_tangents, fit_shape
 
 
@@ -23,43 +24,40 @@ def vjp_eval(graph: Graph, primals, active_inputs, cotangents):
 def linearize_reverse(graph: Graph, primals, active_inputs):
     """Run the forward sweep once; returns (outputs, pullback).  Each pullback(cotangents)
     call is one backward sweep over the same tape (many rows of a Jacobian share the forward)."""
-    env = {id(v): p for v, p in zip(graph.invars, primals)}
-    active = {id(v) for v, on in zip(graph.invars, active_inputs) if on}
-    read = lambda atom: atom.value if isinstance(atom, Literal) else env[id(atom)]  # noqa: E731
-
+    active = {v for v, on in zip(graph.invars, active_inputs) if on}
     tape = []
-    for eqn in graph.eqns:
-        inputs = [read(a) for a in eqn.inputs]
+
+    def step(eqn, inputs):
         out = bind(eqn.primitive, inputs, eqn.params)
-        env[id(eqn.out)] = out
         if eqn.primitive.differentiable and any(
-                isinstance(a, Var) and id(a) in active for a in eqn.inputs):
-            active.add(id(eqn.out))
+                isinstance(a, Var) and a in active for a in eqn.inputs):
+            active.add(eqn.out)
             tape.append((eqn, inputs, out))
+        return out
+    outs, _ = interpret(graph, primals, step)
 
     def pullback(cotangents):
-        ct_env: dict[int, object] = {}
+        sums: dict = {}          # Var -> its cotangent so far
+
+        def accumulate(atom, contribution):
+            sums[atom] = add_tangents(sums.get(atom, Zero(atom.shape)),
+                                      fit_shape(contribution, atom.shape))
         for atom, ct in zip(graph.outvars, cotangents):
-            if isinstance(atom, Var) and id(atom) in active and not isinstance(ct, Zero):
-                ct_env[id(atom)] = add_tangents(ct_env.get(id(atom), Zero(atom.shape)),
-                                                fit_shape(ct, atom.shape))
+            if isinstance(atom, Var) and atom in active and not isinstance(ct, Zero):
+                accumulate(atom, ct)
         for eqn, inputs, out in reversed(tape):
-            ct = ct_env.pop(id(eqn.out), None)
+            ct = sums.pop(eqn.out, None)
             if ct is None:
                 continue
-            wanted = [isinstance(a, Var) and id(a) in active for a in eqn.inputs]
-            for atom, contribution in zip(eqn.inputs,
-                                          _reverse_rule(eqn, inputs, out, ct, wanted)):
-                if contribution is None or isinstance(contribution, Zero) or not (
-                        isinstance(atom, Var) and id(atom) in active):
-                    continue
-                contribution = fit_shape(contribution, atom.shape)
-                ct_env[id(atom)] = add_tangents(ct_env.get(id(atom), Zero(atom.shape)),
-                                                contribution)
-        return [ct_env.get(id(v), Zero(v.shape)) if on else None
+            wanted = [isinstance(a, Var) and a in active for a in eqn.inputs]
+            for atom, want, contribution in zip(eqn.inputs, wanted,
+                                                _reverse_rule(eqn, inputs, out, ct, wanted)):
+                if want and contribution is not None and not isinstance(contribution, Zero):
+                    accumulate(atom, contribution)
+        return [sums.get(v, Zero(v.shape)) if on else None
                 for v, on in zip(graph.invars, active_inputs)]
 
-    return [read(a) for a in graph.outvars], pullback
+    return outs, pullback
 
 
 def _reverse_rule(eqn, inputs, out, ct, wanted):
