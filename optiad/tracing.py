@@ -6,7 +6,8 @@ hands every operation on it to optiad through its protocols -- operators, `__arr
 each becomes one or more primitive applications recorded on the active Builder.
 
 The NumPy-level functions live in optiad.numpy, which fills the dispatch tables `UFUNCS` and
-`FUNCTIONS` below when it is imported (this module sits below it and must not import it).
+`FUNCTIONS` below, sets `ops` and installs the Tracer's methods (x.sum(), x.exp()) when it is
+imported (this module sits below it and must not import it).
 """
 
 from __future__ import annotations
@@ -340,24 +341,6 @@ Tracer.__neg__ = lambda self: ops.negative(self)
 Tracer.__pos__ = lambda self: ops.positive(self)      # a new array, as in NumPy
 Tracer.__abs__ = lambda self: ops.abs(self)
 Tracer.__invert__ = lambda self: ops.invert(self)
-
-
-def _method(name: str):
-    def method(self, *args, **kwargs):
-        return getattr(ops, name)(self, *args, **kwargs)
-    method.__name__ = name
-    return method
-
-
-# ndarray methods, and the names NumPy's object-dtype loops call on elements (np.exp(obj) calls
-# element.exp()), so object arrays from the np.asarray fallback keep working.
-for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot", "reshape",
-              "ravel", "flatten", "transpose", "swapaxes", "squeeze", "clip", "copy", "astype",
-              "diagonal", "trace", "repeat", "conj", "conjugate",
-              "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh",
-              "cosh", "tanh", "arcsinh", "arctanh", "log1p", "expm1", "log2", "log10", "exp2",
-              "square", "cbrt", "reciprocal"):
-    setattr(Tracer, _name, _method(_name))
 
 
 # ---- running a function on tracers -------------------------------------------------------------

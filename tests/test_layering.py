@@ -140,3 +140,10 @@ def test_the_check_sees_lazy_imports_and_cycles():
     graph = {"a": ["b"], "b": ["c"], "c": ["a"], "d": []}
     assert sorted(map(sorted, strongly_connected(list(graph), graph.__getitem__))) == \
         [["a", "b", "c"]]
+
+
+def test_no_file_is_over_500_lines():
+    # a file that grows past that is two concerns (DESIGN.md)
+    long = {module: n for module, path in MODULES.items()
+            if (n := len(path.read_text().splitlines())) > 500}
+    assert not long, long

@@ -178,3 +178,19 @@ def test_object_rule_agrees_with_the_implementation(name, k):
     out, = run_on_objects(graph, [np.asarray(a).astype(object) for a in case.args], _numeric)
     np.testing.assert_allclose(np.asarray(out, dtype=float), case.function(*case.args),
                                rtol=1e-14, atol=1e-14)
+
+
+def test_a_primitive_defined_later_gets_its_names_and_methods():
+    # what docs/numpy-support.md promises a user's defprimitive(names=...)
+    rule = [lambda x, out, t: t * (1.0 - 2.0 * x * out)]          # dawsn' = 1 - 2 x dawsn
+    try:
+        ad.defprimitive("test_dawsn", impl=sc.dawsn, shape=lambda x: (x.shape, x.dtype),
+                        elementwise=True, jvp=rule, vjp=rule, names=("scipy.special.dawsn",),
+                        methods=("dawsn",), library="not in Numba's subset",
+                        no_symbolic="a test primitive")
+        x = np.array([0.3, 1.1])
+        graph = ad.trace(lambda x: sc.dawsn(x) + ops.dawsn(x) + x.dawsn())(x)
+        assert [e.primitive.name for e in graph.eqns].count("test_dawsn") == 1   # merged
+        ad.check_grads(lambda x: sc.dawsn(x), (x,), order=2, oracle="complex")
+    finally:
+        REGISTRY.pop("test_dawsn", None)

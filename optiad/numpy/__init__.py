@@ -33,7 +33,9 @@ from optiad.numpy.elementwise import *  # noqa: F401,F403
 from optiad.numpy.products import *  # noqa: F401,F403
 from optiad.numpy.reductions import *  # noqa: F401,F403
 from optiad.numpy.shapes import *  # noqa: F401,F403
+from optiad.numpy import elementwise as _elementwise_module
 from optiad.primitives import REGISTRY as _REGISTRY
+from optiad.primitives.core import LISTENERS as _REGISTRY_LISTENERS
 from optiad.primitives.core import stop_gradient  # noqa: F401
 
 pi, e, inf, nan, newaxis, float64 = np.pi, np.e, np.inf, np.nan, None, np.float64
@@ -59,3 +61,16 @@ for _name in NDARRAY_METHODS + tuple(m for p in _REGISTRY.values() for m in p.me
 tracing.ops = _ops                  # the operators and lift() of tracing.py call these
 _dispatch.register(_ops)            # plain NumPy calls on tracers now land here
 del _name
+
+
+def _install(primitive):
+    """A primitive defined later (optiad.defprimitive with names=) gets its functions here,
+    its dispatch and its Tracer methods, like the built-in ones."""
+    for short in _elementwise_module.generate(primitive):
+        setattr(_ops, short, getattr(_elementwise_module, short))
+    _dispatch.route(primitive, _ops)
+    for name in primitive.methods:
+        setattr(tracing.Tracer, name, _method(name))
+
+
+_REGISTRY_LISTENERS.append(_install)

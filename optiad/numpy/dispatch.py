@@ -20,7 +20,7 @@ FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", 
              "expand_dims", "squeeze", "broadcast_to", "concatenate", "stack", "hstack",
              "vstack", "column_stack", "flip", "repeat", "tile", "where", "clip", "round",
              "around", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
-             "atleast_1d", "fix", "array", "asarray"]
+             "atleast_1d", "array", "asarray"]
 # scipy.special functions optiad.numpy writes out (the primitives' own come from their records)
 SCIPY_COMPOSITES = ["logit"]
 
@@ -31,9 +31,9 @@ def register(ops):
         ufunc = getattr(np, name)
         if isinstance(ufunc, np.ufunc) and callable(getattr(ops, name, None)):
             tracing.UFUNCS[ufunc] = getattr(ops, name)
-    scipy_names = [n.rpartition(".")[2] for p in REGISTRY.values() for n in p.names
-                   if n.startswith("scipy.special.")] + SCIPY_COMPOSITES
-    for name in scipy_names:
+    for primitive in REGISTRY.values():
+        route(primitive, ops)
+    for name in SCIPY_COMPOSITES:
         tracing.UFUNCS[getattr(sc, name)] = getattr(ops, name)
     tracing.UFUNCS[(np.add, "reduce")] = lambda x, axis=0, **kw: ops.sum(x, axis=axis, **kw)
     tracing.UFUNCS[(np.multiply, "reduce")] = lambda x, axis=0, **kw: ops.prod(x, axis=axis, **kw)
@@ -50,3 +50,19 @@ def register(ops):
         x, tracing.Tracer) else x.shape)
     tracing.FUNCTIONS[np.ndim] = lambda x: len(x.shape)
     tracing.FUNCTIONS[np.size] = lambda x, axis=None: x.size if axis is None else x.shape[axis]
+
+
+def route(primitive, ops):
+    """Plain calls of the functions the primitive's record names, on traced values, go to
+    optiad.numpy's function of that name (a ufunc through __array_ufunc__, any other function
+    through __array_function__)."""
+    for name in primitive.names:
+        module, _, short = name.rpartition(".")
+        target = getattr(ops, short, None)
+        called = getattr({"numpy": np, "scipy.special": sc}.get(module), short, None)
+        if target is None or called is None:
+            continue
+        if isinstance(called, np.ufunc):
+            tracing.UFUNCS[called] = target
+        else:
+            tracing.FUNCTIONS[called] = target

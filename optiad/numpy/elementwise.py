@@ -20,7 +20,7 @@ from optiad.tracing import Tracer, lift
 def _function(primitive):
     def function(*args):
         return _elementwise(primitive, *args)
-    function.__name__ = primitive.name
+    function.__name__ = function.__qualname__ = primitive.name
     function.__doc__ = primitive.__doc__
     return function
 
@@ -37,12 +37,23 @@ def power(x, y):
 float_power = power
 WRITTEN_OUT = {"power", "float_power"}     # the records' names that have a function above
 GENERATED = {}                              # short name -> primitive, from the records
+
+
+def generate(primitive) -> list[str]:
+    """Define this module's function for each name the primitive's record declares; returns
+    the short names defined."""
+    defined = []
+    for name in primitive.names:
+        short = name.rpartition(".")[2]
+        if short not in WRITTEN_OUT:
+            GENERATED[short] = primitive
+            globals()[short] = _function(primitive)
+            defined.append(short)
+    return defined
+
+
 for _primitive in list(REGISTRY.values()):
-    for _name in _primitive.names:
-        _short = _name.rpartition(".")[2]
-        if _short not in WRITTEN_OUT:
-            GENERATED[_short] = _primitive
-            globals()[_short] = _function(_primitive)
+    generate(_primitive)
 
 positive = conj = conjugate = new_array   # real values only
 

@@ -31,6 +31,7 @@ from optiad.errors import OptiadError, ShapeError, where
 from optiad import tracing
 
 REGISTRY: dict[str, "Primitive"] = {}
+LISTENERS: list = []     # called with each primitive defined after they register (optiad.numpy)
 
 
 class Zero:
@@ -176,6 +177,8 @@ def defprimitive(name: str, impl: Callable, shape: Callable, **rules) -> Primiti
         raise OptiadError(f"primitive {name!r} needs a reverse rule (vjp=...), or "
                           "differentiable=False")
     REGISTRY[name] = primitive
+    for listener in LISTENERS:      # the front end gives a primitive's names their functions
+        listener(primitive)
     return primitive
 
 
