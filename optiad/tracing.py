@@ -16,8 +16,7 @@ import ast
 import linecache
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -345,17 +344,19 @@ Tracer.__invert__ = lambda self: ops.invert(self)
 
 # ---- running a function on tracers -------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TracedArg:
+class TracedArg(NamedTuple):
     """An argument that enters the trace as an input of this shape (a tracer)."""
     shape: tuple
     from_integer: bool = False      # given as an int: an error names that if it is used so
 
 
-@dataclass(frozen=True)
-class StaticArg:
+class StaticArg(NamedTuple):
     """An argument the function sees as its own Python value (a size, a flag, data)."""
     value: Any
+
+
+# (named tuples, not dataclasses: a Signature builds them on every call of a transformed
+# function on the NumPy backend, and a frozen dataclass costs ~1 us each there)
 
 
 class TracedFunction:
