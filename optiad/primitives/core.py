@@ -77,7 +77,7 @@ class Primitive:
       vectorized  NumPy's SIMD loop beats a fused scalar loop on large arrays (transcendentals:
                   llvmlite from PyPI has no SVML), so large instances run as NumPy steps;
       numba_step  numba_step(eqn) -> the plan's callable for it (loops register their own).
-    The NumPy front end (optiad/numpy.py, dispatch.py read these):
+    The NumPy front end (optiad/numpy/: elementwise.py, dispatch.py read these):
       names       the calls that land on it: "numpy.sin", "numpy.absolute", "scipy.special.erf";
                   optiad.numpy gets a function of each short name, and np./scipy.special. calls
                   on traced values dispatch to it;
