@@ -20,33 +20,13 @@ import functools
 import numpy as np
 
 from optiad.backends import make_program, resolve
-from optiad.errors import ArgumentError, returned_at, user_frame, where
+from optiad.errors import ArgumentError
 from optiad.ir import Graph, OutTree, split_by_direction
 from optiad.jacobians import hessian_of, jacobian_of
 from optiad.staging import (Signature, as_tuple, derived, function_cache, output_value,
-                            plain_key, remember_fast, to_float_array, traced_base,
-                            traced_positions)
+                            plain_key, remember_fast, require_scalar_output, to_float_array,
+                            traced_base, traced_positions)
 from optiad.transforms.programs import PROGRAMS, grad_graph, hvp_graph, jvp_graph, vjp_graph
-
-
-def _require_scalar_output(fn, signature, what):
-    """grad, hessian and hvp need a scalar f.  The error names the line calling the
-    transformed function -- where the choice between ad.jacobian and reducing f is made, and
-    always one line -- and then, if it is another line, the one where f returns the array."""
-    graph = traced_base(fn, signature).graph
-    if graph.out_tree == OutTree.SINGLE and graph.outvars[0].shape == ():
-        return
-    name = getattr(fn, "__name__", "f")
-    shape = f"shape {graph.outvars[0].shape}" if graph.out_tree == OutTree.SINGLE else "a tuple"
-    call, returns = user_frame(), returned_at(fn)
-    returns_elsewhere = returns is not None and (
-        call is None or (returns.filename, returns.lineno) != (call.filename, call.lineno))
-    raise ArgumentError(
-        f"ad.{what}({name}) needs a function with a scalar output, but {name} returned {shape}"
-        f"{where()}" + (f"{name} returns at {returns.filename}:{returns.lineno}:\n    "
-                        f"{(returns.line or '').strip()}\n" if returns_elsewhere else "") +
-        "Use ad.jacobian (or ad.vjp) for an array output, or reduce the output to a scalar "
-        "(e.g. np.sum).")
 
 
 # ---- the public functions -----------------------------------------------------------------------
@@ -70,7 +50,7 @@ def _gradient_function(fn, argnums, static_argnums, with_value, backend):
         else:
             signature = Signature(args, diff, static)
             positions = traced_positions(signature, diff)
-            _require_scalar_output(fn, signature, "value_and_grad" if with_value else "grad")
+            require_scalar_output(fn, signature, "value_and_grad" if with_value else "grad")
             entry = derived(fn, signature, ("grad", positions, with_value),
                              lambda g: grad_graph(g, positions, with_value=with_value), backend)
             outs = [output_value(o) for o in entry.run(signature.traced_values)]
@@ -126,7 +106,7 @@ def hvp(fn, static_argnums=(), backend=None):
             return direct(x, *args, v)[0]
         signature = Signature((x, *args), (0,), tuple(s - 1 for s in static))
         position = traced_positions(signature, (0,))[0]
-        _require_scalar_output(fn, signature, "hvp")
+        require_scalar_output(fn, signature, "hvp")
         entry = derived(fn, signature, ("hvp", (position,), 1),
                          lambda g: hvp_graph(g, (position,)), backend)
         v = to_float_array(v, 1)
@@ -190,7 +170,7 @@ def hvp_at(fn, backend=None):
     def _prepare(x, args):
         signature = Signature((x, *args), (0,), ())
         position = traced_positions(signature, (0,))[0]
-        _require_scalar_output(fn, signature, "hvp_at")
+        require_scalar_output(fn, signature, "hvp_at")
         cache = function_cache(fn)
         resolved = resolve(backend)
         key = ("hvp_at", signature.key, resolved)
@@ -237,8 +217,6 @@ def hessian(fn, argnums=0, static_argnums=(), backend=None):
         direct = fast.get(plain_key(args))
         if direct is not None:
             return direct(*args)
-        _require_scalar_output(fn, Signature(args, as_tuple(argnums),
-                                             as_tuple(static_argnums)), "hessian")
         return hessian_of(fn, args, argnums, static_argnums, backend, fast)
     return _wrap(fn, hessian_function, "hessian")
 

@@ -194,6 +194,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
 def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
     diff, static = staging.as_tuple(argnums), staging.as_tuple(static_argnums)
     signature = staging.Signature(args, diff, static)
+    staging.require_scalar_output(fn, signature, "hessian")
     positions = staging.traced_positions(signature, diff)
     base = staging.traced_base(fn, signature)
     inputs = signature.traced_values

@@ -19,8 +19,8 @@ import numpy as np
 
 from optiad.backends import make_program, resolve
 from optiad.debug import debug_print
-from optiad.errors import ArgumentError, where
-from optiad.ir import Graph
+from optiad.errors import ArgumentError, returned_at, user_frame, where
+from optiad.ir import Graph, OutTree
 from optiad.primitives.core import Zero
 from optiad.tracing import StaticArg, TracedArg, Tracer
 from optiad.transforms.evaluate import evaluate
@@ -186,6 +186,26 @@ def output_value(value):
     if not (array.flags.owndata and array.flags.writeable):
         array = array.copy()
     return array
+
+
+def require_scalar_output(fn, signature, what):
+    """grad, hessian and hvp need a scalar f.  The error names the line calling the
+    transformed function -- where the choice between ad.jacobian and reducing f is made, and
+    always one line -- and then, if it is another line, the one where f returns the array."""
+    graph = traced_base(fn, signature).graph
+    if graph.out_tree == OutTree.SINGLE and graph.outvars[0].shape == ():
+        return
+    name = getattr(fn, "__name__", "f")
+    shape = f"shape {graph.outvars[0].shape}" if graph.out_tree == OutTree.SINGLE else "a tuple"
+    call, returns = user_frame(), returned_at(fn)
+    returns_elsewhere = returns is not None and (
+        call is None or (returns.filename, returns.lineno) != (call.filename, call.lineno))
+    raise ArgumentError(
+        f"ad.{what}({name}) needs a function with a scalar output, but {name} returned {shape}"
+        f"{where()}" + (f"{name} returns at {returns.filename}:{returns.lineno}:\n    "
+                        f"{(returns.line or '').strip()}\n" if returns_elsewhere else "") +
+        "Use ad.jacobian (or ad.vjp) for an array output, or reduce the output to a scalar "
+        "(e.g. np.sum).")
 
 
 def traced_positions(signature, argnums):
