@@ -200,3 +200,18 @@ FLAT = {
     "isnan": (lambda x: P["isnan"](P["log"](x)), (real,)),
     "isinf": (lambda x: P["isinf"](P["divide"](1.0, x - 0.4)), (real,)),
 }
+
+
+# Cases kept beside the primitives' areas (tests/cases_*.py, each with CASES and maybe FLAT)
+def _merge_area_cases():
+    import importlib
+    import pathlib
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("cases_*.py")):
+        module = importlib.import_module(path.stem)
+        CASES.update(module.CASES)
+        FLAT.update(getattr(module, "FLAT", {}))
+        INTERNAL.update(getattr(module, "INTERNAL", {}))
+
+
+_merge_area_cases()

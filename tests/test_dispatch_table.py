@@ -368,6 +368,25 @@ TABLE = {
         ("softmax", "ops.softmax(x, axis=0)", "m", "exp", DIFFERENCES),
     ],
 }
+
+
+def _merge_area_rows():
+    """Rows kept beside their areas (tests/rows_*.py: TABLE, and ARGUMENTS, CONSTANTS, HELPERS
+    and BY_NAME additions), merged into the table."""
+    import importlib
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("rows_*.py")):
+        module = importlib.import_module(path.stem)
+        for section, rows in module.TABLE.items():
+            TABLE.setdefault(section, []).extend(rows)
+        ARGUMENTS.update(getattr(module, "ARGUMENTS", {}))
+        CONSTANTS.update(getattr(module, "CONSTANTS", {}))
+        HELPERS.update(getattr(module, "HELPERS", {}))
+        AREA_BY_NAME.extend(getattr(module, "BY_NAME", ()))
+
+
+AREA_BY_NAME: list = []
+_merge_area_rows()
 ROWS = [(section, *row) for section, rows in TABLE.items() for row in rows]
 
 
@@ -399,7 +418,8 @@ def record_rows():
 
 ROWS += record_rows()
 # optiad.numpy "offers all of the above by name": these sections run through it too
-BY_NAME = ("Ufuncs", "Reductions", "Linear algebra", "Shapes", "Building arrays")
+BY_NAME = ("Ufuncs", "Reductions", "Linear algebra", "Shapes", "Building arrays",
+           *AREA_BY_NAME)
 # the NumPy and SciPy functions the optiad.numpy rows stand for (their value is the reference)
 NUMPY_EQUIVALENTS = types.SimpleNamespace(
     **{name: getattr(np, name) for name in ("zeros", "ones", "full", "eye", "arange", "linspace",

@@ -33,6 +33,9 @@ from optiad.numpy.elementwise import *  # noqa: F401,F403
 from optiad.numpy.products import *  # noqa: F401,F403
 from optiad.numpy.reductions import *  # noqa: F401,F403
 from optiad.numpy.shapes import *  # noqa: F401,F403
+from optiad.numpy.arrays import *  # noqa: F401,F403
+from optiad.numpy.ordering import *  # noqa: F401,F403
+from optiad.numpy.numerics import *  # noqa: F401,F403
 from optiad.numpy import elementwise as _elementwise_module
 from optiad.primitives import REGISTRY as _REGISTRY
 from optiad.primitives.core import LISTENERS as _REGISTRY_LISTENERS

@@ -21,6 +21,10 @@ FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", 
              "vstack", "column_stack", "flip", "repeat", "tile", "where", "clip", "round",
              "around", "zeros_like", "ones_like", "full_like", "empty_like", "copy",
              "atleast_1d", "array", "asarray"]
+# optiad.numpy's modules whose public functions (their __all__) take over the np.* function of
+# the same name on traced values: adding a name to a module's __all__ routes it
+ROUTED_MODULES = ("reductions", "shapes", "products", "arrays", "ordering", "numerics")
+# optiad.numpy.linalg's __all__ routes np.linalg.* the same way
 # scipy.special functions optiad.numpy writes out (the primitives' own come from their records)
 SCIPY_COMPOSITES = ["logit"]
 
@@ -44,8 +48,15 @@ def register(ops):
         function = getattr(np, name, None)
         if function is not None:
             tracing.FUNCTIONS[function] = getattr(ops, name)
-    for name in ("solve", "inv", "det", "slogdet", "norm"):
-        tracing.FUNCTIONS[getattr(np.linalg, name)] = getattr(ops.linalg, name)
+    for module_name in ROUTED_MODULES:
+        module = getattr(ops, module_name, None)
+        for name in getattr(module, "__all__", ()):
+            function = getattr(np, name, None)
+            if callable(function) and not isinstance(function, np.ufunc):
+                tracing.FUNCTIONS[function] = getattr(module, name)
+    for name in ops.linalg.__all__:
+        if hasattr(np.linalg, name):
+            tracing.FUNCTIONS[getattr(np.linalg, name)] = getattr(ops.linalg, name)
     tracing.FUNCTIONS[np.shape] = lambda x: tuple(np.shape(tracing.lift(x)) if not isinstance(
         x, tracing.Tracer) else x.shape)
     tracing.FUNCTIONS[np.ndim] = lambda x: len(x.shape)

@@ -11,6 +11,9 @@ from optiad.numpy.reductions import max, sum
 from optiad.primitives import elementwise as E, linalg as L, reductions as R
 
 
+__all__ = ["solve", "inv", "det", "slogdet", "norm"]
+
+
 def solve(a, b):
     return L.solve(operand(a), operand(b))
 
