@@ -12,8 +12,8 @@ from optiad import backends as _backends
 from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
 from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
 from optiad.control import fori_loop, scan
-from optiad.errors import (ArgumentError, OptiadError, ShapeError, TracerConversionError,
-                           UnsupportedFunctionError)
+from optiad.errors import (ArgumentError, EscapedTracerError, OptiadError, ShapeError,
+                           TracerConversionError, UnsupportedFunctionError)
 from optiad.ir import Graph
 from optiad.ode import odeint
 from optiad.optimize import Objective, least_squares, minimize, state_jacobian
@@ -28,4 +28,5 @@ __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
            "scan", "fori_loop", "odeint", "minimize", "least_squares", "Objective",
            "state_jacobian", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph",
            "OptiadError",
-           "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError"]
+           "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError",
+           "EscapedTracerError"]

@@ -27,6 +27,11 @@ class TracerConversionError(OptiadError, TypeError):
     """A traced value was used where Python needs a concrete number (if, float(), int(), ...)."""
 
 
+class EscapedTracerError(OptiadError, RuntimeError):
+    """A traced value kept by the user's code was used after its trace ended (JAX's
+    UnexpectedTracerError)."""
+
+
 class UnsupportedFunctionError(OptiadError, NotImplementedError):
     """The traced function called a NumPy/SciPy function optiad has no rule for."""
 

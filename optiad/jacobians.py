@@ -124,6 +124,13 @@ def _split_columns(matrix, row_shape, shapes):
     return blocks
 
 
+def _as_array(fn):
+    def stacked(*args):
+        return ops.array(list(fn(*args)))
+    stacked.__name__ = getattr(fn, "__name__", "function")
+    return stacked
+
+
 def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None):
     if mode not in MODES:
         raise ArgumentError(f"jacobian mode must be one of {MODES}, got {mode!r}")
@@ -132,8 +139,11 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     positions = staging.traced_positions(signature, diff)
     base = staging.traced_base(fn, signature)
     if base.graph.out_tree != OutTree.SINGLE:
-        raise ArgumentError("jacobian needs a function with one array output; stack the outputs "
-                            "into one array (np.concatenate)")
+        # a tuple of scalars or equal-shaped arrays is array_like to SciPy: its Jacobian is
+        # that of the stacked array (the wrapper is kept with fn, so its programs are cached)
+        cache = staging.function_cache(fn)
+        stacked = cache.setdefault("as array", _as_array(fn))
+        return jacobian_of(stacked, args, argnums, mode, static_argnums, backend, fast)
     out_shape = base.graph.outvars[0].shape
     inputs = signature.traced_values
     in_shapes = [np.shape(inputs[p]) for p in positions]

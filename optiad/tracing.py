@@ -22,6 +22,7 @@ import numpy as np
 
 from optiad.errors import (
     ArgumentError,
+    EscapedTracerError,
     OptiadError,
     TracerConversionError,
     UnsupportedFunctionError,
@@ -53,6 +54,7 @@ class Builder:
         # merged as they are recorded): a loop body that reads p[0] or computes -p[2] in each
         # of four RK4 stages then captures one loop constant, not four
         self._recorded: dict = {}
+        self.finished = False       # the trace has ended: its tracers are placeholders now
 
     def new_input(self, shape, dtype=np.float64, from_integer=False) -> Tracer:
         var = Var(shape, dtype)
@@ -67,6 +69,8 @@ class Builder:
         if isinstance(value, Tracer):
             if value.builder is self:
                 return value.variable
+            if value.builder.finished:
+                raise escaped_error(value)
             # keyed by the outer graph value, not the Tracer object: equal outer operations
             # give distinct Tracers on one Var (add_equation), and are captured once
             captured = self._captured_by_id.get(id(value.variable))
@@ -80,6 +84,8 @@ class Builder:
         return Literal(value)
 
     def add_equation(self, primitive, args, params) -> Tracer:
+        if self.finished:
+            raise escaped_error(next(a for a in args if isinstance(a, Tracer)))
         inputs = [self.atom(a) for a in args]
         key = _record_key(primitive, inputs, params)
         out = self._recorded.get(key) if key is not None else None
@@ -102,6 +108,7 @@ class Builder:
         return self
 
     def __exit__(self, *exc):
+        self.finished = True
         _BUILDERS.remove(self)
         for context in reversed(self._contexts):
             context.__exit__(*exc)
@@ -167,7 +174,19 @@ def _write_error() -> TracerConversionError:
         "np.stack or np.concatenate.")
 
 
-def _conversion_error(what: str, tracer: Tracer) -> TracerConversionError:
+def escaped_error(tracer) -> EscapedTracerError:
+    return EscapedTracerError(
+        f"a traced value escaped from the computation of a derivative: {tracer!r} was kept "
+        f"(in a list, a global, an attribute of an object) while optiad traced the function, "
+        f"and is used after that trace ended{where()}It is a placeholder, not a number. To "
+        "keep numbers for diagnostics, return them from the function (as part of its output) "
+        "or record them outside the differentiated call, e.g. by calling the function again "
+        "on concrete arrays.")
+
+
+def _conversion_error(what: str, tracer: Tracer) -> OptiadError:
+    if tracer.builder.finished:
+        return escaped_error(tracer)
     if _assigning_into_array():
         return _write_error()
     hint = ("use np.where(condition, a, b) to choose between values, or pass the value as a "
@@ -214,6 +233,7 @@ class Tracer:
     T = property(lambda self: ops.transpose(self))
     mT = property(lambda self: ops.swapaxes(self, -1, -2))
     real = property(lambda self: self)
+    imag = property(lambda self: ops.zeros_like(self))    # real values: a zero imaginary part
 
     def __repr__(self) -> str:
         from optiad.ir import type_string
@@ -265,6 +285,8 @@ class Tracer:
         return implementation(*lift(list(args)), **kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        if self.builder.finished:
+            raise escaped_error(self)
         if _assigning_into_array():
             raise _write_error()
         if dtype is not None and np.dtype(dtype) not in (np.dtype(object), np.dtype(np.float64)):
@@ -310,6 +332,11 @@ class Tracer:
     # -- indexing --
     def __getitem__(self, index):
         return ops.getitem(self, index)
+
+    def __array_namespace__(self, api_version=None):
+        # Array-API library code (scipy's xp paths) gets NumPy, whose functions dispatch a
+        # traced value to optiad; it also tells that code a traced array can be written into.
+        return np
 
     def __setitem__(self, index, value):
         updated = ops.setitem(self, index, value)
@@ -394,6 +421,10 @@ def record(fn: Callable, arg_specs: list) -> TracedFunction:
                     "it as a primitive with optiad.defprimitive (value and derivative "
                     "rules).") from error
             raise
+        if isinstance(result, list):
+            # a list is SciPy's array_like (a residual [r0, r1], an ODE's [dx, dy]): one
+            # array, stacked as np.asarray would
+            result = ops.array(result)
         if isinstance(result, tuple):
             outs, out_tree = [lift(r) for r in result], OutTree.TUPLE
         else:
@@ -404,7 +435,8 @@ def record(fn: Callable, arg_specs: list) -> TracedFunction:
                 outvars.append(builder.atom(out))
             else:
                 raise ArgumentError(f"the traced function returned a {type(out).__name__}; it "
-                                    "must return an array, a number, or a tuple of them")
+                                    "must return an array, a number, or a list or tuple of "
+                                    "them")
     invars = builder.invars + [var for _, var in builder.captured]
     return TracedFunction(Graph(invars, builder.eqns, outvars, out_tree),
                           [value for value, _ in builder.captured])

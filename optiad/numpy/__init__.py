@@ -11,6 +11,7 @@ can also be called explicitly.  On ordinary arrays they simply compute with NumP
     linalg.py       optiad.numpy.linalg: solve, inv, det, slogdet, norm
     shapes.py       reshape, transpose, stack, flip, repeat, indexing, item assignment, copies
     creation.py     zeros, ones, full, *_like (traced when needed), array, asarray, eye, ...
+    queries.py      result_type, iscomplexobj, real, imag, ...: answers without values
     conversion.py   np.asarray & co. and scipy.linalg on traced values, while a trace runs
     dispatch.py     the tables routing np.* / scipy.special.* calls on tracers here
 
@@ -26,6 +27,7 @@ from optiad import tracing
 from optiad.numpy import conversion  # noqa: F401  (np.asarray & co. wrapped during traces)
 from optiad.numpy import dispatch as _dispatch
 from optiad.numpy import linalg  # noqa: F401
+from optiad.numpy import queries  # noqa: F401
 from optiad.numpy.creation import (arange, array, asarray, empty, empty_like, eye,  # noqa: F401
                                    full, full_like, linspace, ones, ones_like, zeros,
                                    zeros_like)

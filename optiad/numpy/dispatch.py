@@ -23,7 +23,8 @@ FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", 
              "atleast_1d", "array", "asarray"]
 # optiad.numpy's modules whose public functions (their __all__) take over the np.* function of
 # the same name on traced values: adding a name to a module's __all__ routes it
-ROUTED_MODULES = ("reductions", "shapes", "products", "arrays", "ordering", "numerics")
+ROUTED_MODULES = ("reductions", "shapes", "products", "arrays", "ordering", "numerics",
+                  "queries")
 # optiad.numpy.linalg's __all__ routes np.linalg.* the same way
 # scipy.special functions optiad.numpy writes out (the primitives' own come from their records)
 SCIPY_COMPOSITES = ["logit"]

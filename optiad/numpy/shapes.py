@@ -9,6 +9,7 @@ import numpy as np
 
 from optiad.errors import ShapeError, TracerConversionError, UnsupportedFunctionError, where
 from optiad.numpy.base import axes_of, new_array, operand
+from optiad.tracing import Tracer, lift
 from optiad.primitives import reductions as R, shape as S, updates as U
 
 
@@ -162,6 +163,11 @@ def getitem(x, index):
 def setitem(x, index, value):
     """x with x[index] = value (what `z[i] = v` on a traced z does)."""
     x = operand(x)
+    mask = lift(index)
+    if isinstance(mask, Tracer) and mask.dtype == np.bool_ and mask.shape == x.shape:
+        # x[x > c] = v with a traced mask (library code clamps this way): where(mask, v, x)
+        from optiad.numpy.elementwise import where as _select
+        return _select(mask, value, x)
     return U.index_update(x, operand(value), index=S.normalize_index(index))
 
 

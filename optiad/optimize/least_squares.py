@@ -16,7 +16,7 @@ import numpy as np
 import scipy.optimize
 
 from optiad.api import jacobian
-from optiad.errors import OptiadError
+from optiad.errors import OptiadError, returned_at, where
 
 # the keyword options scipy.optimize.least_squares takes besides those least_squares sets
 SCIPY_OPTIONS = tuple(name for name in inspect.signature(scipy.optimize.least_squares).parameters
@@ -53,8 +53,13 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
     with np.errstate(all="ignore"):      # non-finite residuals get the error below instead
         first = np.asarray(residuals(x0, *args), dtype=np.float64)
     if first.ndim != 1:
+        returns = returned_at(residuals)
         raise OptiadError(f"the residual function must return a 1-D array; it returned shape "
-                          f"{first.shape} (use .ravel())")
+                          f"{first.shape}{where()}" + (
+                              f"{getattr(residuals, '__name__', 'it')} returns at "
+                              f"{returns.filename}:{returns.lineno}:\n    "
+                              f"{(returns.line or '').strip()}\n" if returns else "") +
+                          "Return the residuals as a vector (.ravel(), or np.atleast_1d for one).")
     bad = np.flatnonzero(~np.isfinite(first))
     if bad.size:
         raise OptiadError(f"the residuals at x0 are not finite at positions "
