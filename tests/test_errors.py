@@ -157,6 +157,19 @@ def gradient_call(f):
     return lambda: ad.grad(f)(X)
 
 
+KEPT = []
+
+
+def keeps_a_traced_value(x):
+    KEPT.append(np.sin(x))
+    return np.sum(KEPT[-1] ** 2)
+
+
+def uses_the_kept_value():
+    ad.grad(keeps_a_traced_value)(X)
+    return np.asarray(KEPT[-1]) + 1.0
+
+
 # ---- the document's rows -> (error, call, phrases, lines named) ---------------------------------
 CASES = {
     "`if x > 0:`, `while`, `bool(x)`, `float(x)`, `int(x)` on a traced value": [
@@ -189,6 +202,12 @@ CASES = {
          "return np.sum(np.fft.fft(x).real)"),
         (ad.UnsupportedFunctionError, gradient_call(spaces), ("np.spacing", "defprimitive"),
          "return np.sum(np.spacing(x))"),
+    ],
+    "a traced value kept in a list, a global or on `self` and used after the derivative call "
+    "returned": [
+        (ad.EscapedTracerError, uses_the_kept_value,
+         ("escaped from the computation of a derivative", "return them"),
+         "return np.asarray(KEPT[-1]) + 1.0"),
     ],
     "`x[traced_index]`": [
         (ad.UnsupportedFunctionError, gradient_call(indexes_with_a_traced_mask),
