@@ -88,7 +88,7 @@ def converts_to_int(x):
 
 
 def sorts(x):
-    return np.sum(np.sort(x))
+    return np.sum(np.unwrap(x))
 
 
 def transforms(x):
@@ -195,9 +195,9 @@ CASES = {
         (ad.TracerConversionError, gradient_call(converts_to_int), ("int64", "np.floor"),
          "return np.sum(np.asarray(x, dtype=int))"),
     ],
-    "a NumPy function optiad has no rule for (`np.sort`, `np.fft.fft`, ...)": [
-        (ad.UnsupportedFunctionError, gradient_call(sorts), ("np.sort", "defprimitive"),
-         "return np.sum(np.sort(x))"),
+    "a NumPy function optiad has no rule for (`np.unwrap`, `np.fft.fft`, ...)": [
+        (ad.UnsupportedFunctionError, gradient_call(sorts), ("np.unwrap", "defprimitive"),
+         "return np.sum(np.unwrap(x))"),
         (ad.UnsupportedFunctionError, gradient_call(transforms), ("np.fft.fft", "defprimitive"),
          "return np.sum(np.fft.fft(x).real)"),
         (ad.UnsupportedFunctionError, gradient_call(spaces), ("np.spacing", "defprimitive"),
