@@ -23,12 +23,17 @@ def _resolve_shape(x, shape):
 
 
 def reshape(x, *shape, order="C", newshape=None, **kwargs):
-    if order != "C":
-        raise UnsupportedFunctionError(f"reshape with order={order!r}{where()}")
+    order = "C" if order in ("A", "K", None) else order    # a traced array is C-contiguous
+    if order not in ("C", "F"):
+        raise UnsupportedFunctionError(f"reshape with order={order!r}{where()}Use 'C' or 'F'.")
     shape = shape[0] if len(shape) == 1 else shape
     shape = newshape if newshape is not None else kwargs.get("shape", shape)
     x = operand(x)
-    return S.reshape(x, shape=_resolve_shape(x, shape))
+    shape = _resolve_shape(x, shape)
+    if order == "F":     # Fortran order is C order on the reversed axes
+        reversed_x = transpose(x)
+        return transpose(S.reshape(reversed_x, shape=tuple(reversed(shape))))
+    return S.reshape(x, shape=shape)
 
 
 def ravel(x, order="C"):
