@@ -550,7 +550,7 @@ def test_optiad_numpy_has_every_documented_name():
         if section in ("Ufuncs", "Reductions", "Linear algebra", "Shapes") and \
                 re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             namespace = ops.linalg if section == "Linear algebra" and \
-                name in ("solve", "inv", "det", "slogdet", "norm") else ops
+                name in ops.linalg.__all__ else ops
             assert callable(getattr(namespace, name, None)), f"optiad.numpy lacks {spelling}"
 
 

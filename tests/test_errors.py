@@ -150,7 +150,7 @@ def calls_compiled_code(x):
 
 
 def solves_with_cholesky(x):
-    return np.sum(scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), x))
+    return np.sum(scipy.linalg.lu_solve(scipy.linalg.lu_factor(A), x))
 
 
 def gradient_call(f):
@@ -240,10 +240,11 @@ CASES = {
         (ad.TracerConversionError, gradient_call(calls_compiled_code),
          ("needs concrete numbers in memory", "defprimitive"), "return compiled_total(x) * 2.0"),
     ],
-    "a `scipy.linalg` function other than `solve`, `inv`, `det`, `norm` on a traced value": [
+    "a `scipy.linalg` function other than `solve`, `inv`, `det`, `norm`, `cholesky`, "
+    "`cho_factor`, `cho_solve`, `eigh` on a traced value": [
         (ad.UnsupportedFunctionError, gradient_call(solves_with_cholesky),
-         ("scipy.linalg.cho_solve", "np.linalg.solve"),
-         "return np.sum(scipy.linalg.cho_solve("),
+         ("scipy.linalg.lu_solve", "np.linalg.solve"),
+         "return np.sum(scipy.linalg.lu_solve("),
     ],
 }
 FLAT = [(row, *case) for row, cases in CASES.items() for case in cases]

@@ -28,6 +28,7 @@ LAYERS = [
                                        "optiad.primitives.decompositions",
                                        "optiad.primitives.matrix_functions",
                                        "optiad.primitives.ordering",
+                                       "optiad.primitives.factorizations",
                                        "optiad.primitives"]),
     ("the NumPy front end", ["optiad.numpy"]),
     ("transforms", ["optiad.transforms", "optiad.primitives.control", "optiad.control"]),

@@ -57,7 +57,25 @@ def _scipy_linalg_rules():
 
     def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
         return linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
-    return {"solve": solve, "inv": inv, "det": det, "norm": norm}
+
+    def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
+        return linalg.cholesky(a, upper=not lower)        # SciPy's default is the upper factor
+
+    def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+        return cholesky(a, lower=lower), lower
+
+    def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+        factor, lower = c_and_lower
+        lower_factor = factor if lower else shapes.transpose(factor)
+        return linalg.solve(shapes.transpose(lower_factor), linalg.solve(lower_factor, b))
+
+    def eigh(a, b=None, *, lower=True, eigvals_only=False, **options):
+        if b is not None:
+            raise UnsupportedFunctionError(f"scipy.linalg.eigh with b= (the generalized "
+                                           f"problem) on a traced value{where()}")
+        return linalg.eigvalsh(a) if eigvals_only else tuple(linalg.eigh(a))
+    return {"solve": solve, "inv": inv, "det": det, "norm": norm, "cholesky": cholesky,
+            "cho_factor": cho_factor, "cho_solve": cho_solve, "eigh": eigh}
 
 
 def _scipy_linalg_wrapper(name, original, rule):
@@ -69,9 +87,10 @@ def _scipy_linalg_wrapper(name, original, rule):
             return rule(*args, **kwargs)
         raise UnsupportedFunctionError(
             f"optiad has no derivative rule for scipy.linalg.{name}, called on a traced value"
-            f"{where()}Rules exist for scipy.linalg.solve, inv, det and norm, and for "
-            "np.linalg.solve, inv, det, slogdet, norm; write it with those (e.g. "
-            "cho_solve(cho_factor(A), b) -> np.linalg.solve(A, b)).")
+            f"{where()}Rules exist for scipy.linalg.solve, inv, det, norm, cholesky, "
+            "cho_factor, cho_solve and eigh, and for np.linalg.solve, inv, det, slogdet, norm, "
+            "cholesky, eigvalsh, eigh; write it with those (e.g. lu_solve(lu_factor(A), b) -> "
+            "np.linalg.solve(A, b)).")
     return call
 
 

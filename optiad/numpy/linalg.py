@@ -1,5 +1,5 @@
-"""optiad.numpy.linalg: solve, inv, det, slogdet, norm (what np.linalg and scipy.linalg calls on
-traced values reach)."""
+"""optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigvalsh, eigh (what
+np.linalg and scipy.linalg calls on traced values reach)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ import numpy as np
 from optiad.errors import UnsupportedFunctionError, where as _where
 from optiad.numpy.base import axes_of, elementwise as _elementwise, operand
 from optiad.numpy.reductions import max, sum
-from optiad.primitives import elementwise as E, linalg as L, reductions as R
+from optiad.primitives import elementwise as E, factorizations as F, linalg as L, \
+    reductions as R
 
 
-__all__ = ["solve", "inv", "det", "slogdet", "norm"]
+__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "eigvalsh", "eigh"]
+
+# NumPy 2's named results (namedtuples: r[0] and r.logabsdet both work)
+SlogdetResult = getattr(np.linalg, "_linalg").SlogdetResult
+EighResult = getattr(np.linalg, "_linalg").EighResult
 
 
 def solve(a, b):
@@ -28,7 +33,21 @@ def det(a):
 
 def slogdet(a):
     a = operand(a)
-    return L.sign_det(a), L.logabsdet(a)
+    return SlogdetResult(L.sign_det(a), L.logabsdet(a))
+
+
+def cholesky(a, upper=False):
+    factor = F.cholesky(operand(a))
+    return L.matrix_transpose(factor) if upper else factor
+
+
+def eigvalsh(a, UPLO="L"):
+    return F.eigvalsh(operand(a))
+
+
+def eigh(a, UPLO="L"):
+    a = operand(a)
+    return EighResult(F.eigvalsh(a), F.eigh_vectors(a))
 
 
 def norm(x, ord=None, axis=None, keepdims=False):

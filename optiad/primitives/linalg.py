@@ -214,6 +214,8 @@ def _trace_product(m, da):   # tr(M dA) for each matrix in the batch
 
 
 def _per_matrix(value, a):   # (...,) -> (..., 1, 1), to scale whole matrices
+    # The seed cotangent of a scalar output can arrive as a Python float, which has no .shape.
+    value = value if hasattr(value, "shape") else np.asarray(value, dtype=np.float64)
     return reshape(value, shape=tuple(value.shape) + (1, 1))
 
 
