@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks import cases_linalg as linalg_cases
+
 
 # ---- models, written against a NumPy-like module ----------------------------------------------
 def rosenbrock(x, xp=np):
@@ -231,4 +233,13 @@ CASES = [
          lambda n: (_mlp_data(n), mlp_loss_grad)),
     Case("residual_jacobian", "jacobian", decay_residuals, (1_000,),
          lambda n: (_decay_data(n), decay_jacobian)),
+    Case("gp_nll_grad", "grad", linalg_cases.gp_negative_log_likelihood, (200,),
+         lambda n: (linalg_cases._gp_data(n), linalg_cases.gp_gradient),
+         target={200: (JAX, 1.0)}),
+    Case("gp_nll_hessian", "hessian", linalg_cases.gp_negative_log_likelihood, (200,),
+         lambda n: (linalg_cases._gp_data(n), linalg_cases.gp_hessian),
+         target={200: (JAX, 1.5)}, gradient=linalg_cases.gp_gradient),
+    Case("smallest_eigenvalues_grad", "grad", linalg_cases.smallest_eigenvalues, (100,),
+         lambda n: (linalg_cases._eigen_data(n), linalg_cases.smallest_eigenvalues_gradient),
+         target={100: (JAX, 1.5)}),
 ]
