@@ -81,3 +81,33 @@ def test_near_singular_cholesky_is_still_exact():
     A = np.outer(v, v) + 1e-6 * np.eye(3)                # condition number 3e6
     g = ad.grad(lambda a: np.sum(np.log(np.diagonal(np.linalg.cholesky(a)))))(A)
     np.testing.assert_allclose(g, 0.5 * np.linalg.inv(A), rtol=1e-7)   # d(logdet/2)/dA
+
+
+_v = np.array([0.4, -1.2, 0.9, 1.6, 0.1])
+_M = np.array([[1.2, -0.4, 0.3], [0.5, 0.7, -1.1], [0.2, 0.6, 1.45]])
+_R = np.array([[1.2, -0.4, 0.3], [0.5, 0.9, -1.1]])
+_T = np.stack([_M, _M.T + np.diag([1.0, 1.3, 1.7])])
+NORMS = [(_v, o, None) for o in (None, 1, 2, np.inf, -np.inf, 0, 3, 0.5, -1.5)] + \
+    [(_M, o, None) for o in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)] + \
+    [(_R, o, None) for o in ("nuc", 2, -2, 1, np.inf)] + \
+    [(_T, o, (1, 2)) for o in ("nuc", 2, 1, -np.inf, "fro")] + [(_M, 3, 0), (_M, -np.inf, 1)]
+
+
+@pytest.mark.parametrize("a, ord, axis", NORMS, ids=[f"{a.shape}-{o}-{ax}" for a, o, ax in NORMS])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_norm_every_ord(a, ord, axis, keepdims):
+    f = lambda x: np.linalg.norm(x, ord, axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(ad.api.evaluate_function(f, a), f(a), rtol=1e-12)
+    ad.check_grads(f, (a,), order=2, oracle="fd")
+
+
+@pytest.mark.parametrize("ord", [None, 1, 2, np.inf, -np.inf, 0, 3, 0.5])
+def test_vector_norm_at_zero_has_derivative_zero(ord):
+    np.testing.assert_array_equal(ad.grad(lambda x: np.linalg.norm(x, ord))(np.zeros(3)),
+                                  np.zeros(3))
+
+
+@pytest.mark.parametrize("ord", ["fro", 1, -1, np.inf, -np.inf])
+def test_matrix_norm_at_zero_has_derivative_zero(ord):
+    np.testing.assert_array_equal(ad.grad(lambda x: np.linalg.norm(x, ord))(np.zeros((2, 2))),
+                                  np.zeros((2, 2)))

@@ -44,7 +44,18 @@ def register(ops):
     tracing.UFUNCS[(np.multiply, "reduce")] = lambda x, axis=0, **kw: ops.prod(x, axis=axis, **kw)
     tracing.UFUNCS[(np.maximum, "reduce")] = lambda x, axis=0, **kw: ops.max(x, axis=axis, **kw)
     tracing.UFUNCS[(np.minimum, "reduce")] = lambda x, axis=0, **kw: ops.min(x, axis=axis, **kw)
+    tracing.UFUNCS[(np.logaddexp, "reduce")] = \
+        lambda x, axis=0, keepdims=False, **kw: ops.logsumexp(x, axis=axis, keepdims=keepdims)
     tracing.UFUNCS[(np.add, "accumulate")] = lambda x, axis=0, **kw: ops.cumsum(x, axis=axis)
+    tracing.UFUNCS[(np.multiply, "accumulate")] = \
+        lambda x, axis=0, **kw: ops.cumprod(x, axis=axis)
+    for ufunc, running in ((np.maximum, "running_max"), (np.minimum, "running_min"),
+                           (np.logaddexp, "running_logsumexp")):
+        tracing.UFUNCS[(ufunc, "accumulate")] = \
+            lambda x, axis=0, running=running, **kw: getattr(ops.arrays, running)(x, axis)
+    for name in ("add", "subtract", "multiply", "divide", "maximum", "minimum", "logaddexp"):
+        tracing.UFUNCS[(getattr(np, name), "outer")] = \
+            lambda a, b, name=name: getattr(ops, name)(*_outer_operands(ops, a, b))
     for name in FUNCTIONS:
         function = getattr(np, name, None)
         if function is not None:
@@ -62,6 +73,12 @@ def register(ops):
         x, tracing.Tracer) else x.shape)
     tracing.FUNCTIONS[np.ndim] = lambda x: len(x.shape)
     tracing.FUNCTIONS[np.size] = lambda x, axis=None: x.size if axis is None else x.shape[axis]
+
+
+def _outer_operands(ops, a, b):
+    """a and b reshaped so that f(a, b) broadcasts to a.shape + b.shape (ufunc.outer)."""
+    a, b = ops.asarray(a), ops.asarray(b)
+    return ops.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b
 
 
 def route(primitive, ops):
