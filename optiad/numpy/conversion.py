@@ -66,7 +66,9 @@ def _scipy_linalg_rules():
 
     def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
         factor, lower = c_and_lower
-        lower_factor = factor if lower else shapes.transpose(factor)
+        # SciPy's own cho_factor leaves other values in the unused triangle: read one
+        from optiad.numpy.arrays import tril, triu
+        lower_factor = tril(factor) if lower else shapes.transpose(triu(factor))
         return linalg.solve(shapes.transpose(lower_factor), linalg.solve(lower_factor, b))
 
     def eigh(a, b=None, *, lower=True, eigvals_only=False, **options):
