@@ -17,28 +17,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad.errors import OptiadError, ShapeError, where
+from optiad.errors import OptiadError
 from optiad.primitives.core import defprimitive
 from optiad.primitives.elementwise import divide, select
-from optiad.primitives.linalg import LAPACK, NUMERIC, matmul, matrix_transpose, solve
+from optiad.primitives.linalg import (LAPACK, NUMERIC, _square_check, _square_shape, matmul,
+                                      matrix_transpose, solve)
 from optiad.primitives.reductions import broadcast_to, reduce_sum
 from optiad.primitives.shape import reshape
 
 
-def _square(a, what):
-    if len(a.shape) < 2 or a.shape[-1] != a.shape[-2]:
-        raise ShapeError(f"{what} needs a square matrix, got shape {a.shape}{where()}")
-
-
-def _same_shape(what):
-    def rule(a):
-        _square(a, what)
-        return tuple(a.shape), np.dtype(np.float64)
-    return rule
-
-
 def _values_shape(a):
-    _square(a, "linalg.eigvalsh")
+    _square_check(a, "linalg.eigvalsh")
     return tuple(a.shape[:-1]), np.dtype(np.float64)
 
 
@@ -75,7 +64,7 @@ def _cholesky_impl(a):
 
 
 cholesky = defprimitive(
-    "cholesky", impl=_cholesky_impl, shape=_same_shape("linalg.cholesky"),
+    "cholesky", impl=_cholesky_impl, shape=_square_shape("linalg.cholesky"),
     jvp=[_cholesky_jvp], vjp=[_cholesky_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="the lower Cholesky factor L of a symmetric positive-definite A = L L^T")
 
@@ -142,7 +131,7 @@ def _vectors_vjp(a, out, ct):
 
 
 eigh_vectors = defprimitive(
-    "eigh_vectors", impl=lambda a: np.linalg.eigh(a)[1], shape=_same_shape("linalg.eigh"),
+    "eigh_vectors", impl=lambda a: np.linalg.eigh(a)[1], shape=_square_shape("linalg.eigh"),
     jvp=[_vectors_jvp], vjp=[_vectors_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="the eigenvectors of a symmetric matrix (columns, LAPACK's signs)")
 
