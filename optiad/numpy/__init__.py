@@ -8,10 +8,11 @@ can also be called explicitly.  On ordinary arrays they simply compute with NumP
     elementwise.py  the ufuncs (generated from the primitives' records) and where, clip, round
     reductions.py   sum, max, mean, var, std, logsumexp, diff, trace, ...
     products.py     matmul, dot, inner, outer, einsum, tensordot
-    linalg.py       optiad.numpy.linalg: solve, inv, det, slogdet, norm
+    linalg.py       optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigh
     shapes.py       reshape, transpose, stack, flip, repeat, indexing, item assignment, copies
     creation.py     zeros, ones, full, *_like (traced when needed), array, asarray, eye, ...
     queries.py      result_type, iscomplexobj, real, imag, ...: answers without values
+    scipy_linalg.py scipy.linalg's functions on traced values: the rule each runs
     conversion.py   np.asarray & co. and scipy.linalg on traced values, while a trace runs
     dispatch.py     the tables routing np.* / scipy.special.* calls on tracers here
 

@@ -6,8 +6,8 @@ calls; they reach Tracer.__array__, which can only hand back a NumPy array -- op
 resort there is an object array of element tracers (exact, but one graph node per element).
 
 SciPy's linear algebra does not take part in __array_function__ either, and would see object
-arrays.  During a trace, scipy.linalg's solve, inv, det and norm on traced values run optiad's
-rules (those of np.linalg); any other scipy.linalg function called with a traced value is an
+arrays.  During a trace, the scipy.linalg functions that scipy_linalg.RULES names run optiad's
+rules on traced values; any other scipy.linalg function called with a traced value is an
 UnsupportedFunctionError naming it, instead of a NumPy error about object arrays.
 
 So while a trace runs, optiad wraps these functions where NumPy keeps them (the numpy
@@ -29,7 +29,7 @@ import numpy as np
 import numpy.lib._index_tricks_impl as _index_tricks
 
 from optiad import tracing
-from optiad.numpy import linalg, shapes
+from optiad.numpy import linalg, scipy_linalg, shapes
 from optiad.numpy.creation import array
 from optiad.tracing import Tracer
 from optiad.errors import TracerConversionError, UnsupportedFunctionError, where
@@ -44,42 +44,6 @@ _DEPTH = [0]
 _ORIGINALS: dict = {}
 
 
-def _scipy_linalg_rules():
-    def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
-              assume_a=None, transposed=False):
-        return linalg.solve(shapes.transpose(a) if transposed else a, b)
-
-    def inv(a, overwrite_a=False, check_finite=True):
-        return linalg.inv(a)
-
-    def det(a, overwrite_a=False, check_finite=True):
-        return linalg.det(a)
-
-    def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
-        return linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
-
-    def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
-        return linalg.cholesky(a, upper=not lower)        # SciPy's default is the upper factor
-
-    def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
-        return cholesky(a, lower=lower), lower
-
-    def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
-        factor, lower = c_and_lower
-        # SciPy's own cho_factor leaves other values in the unused triangle: read one
-        from optiad.numpy.arrays import tril, triu
-        lower_factor = tril(factor) if lower else shapes.transpose(triu(factor))
-        return linalg.solve(shapes.transpose(lower_factor), linalg.solve(lower_factor, b))
-
-    def eigh(a, b=None, *, lower=True, eigvals_only=False, **options):
-        if b is not None:
-            raise UnsupportedFunctionError(f"scipy.linalg.eigh with b= (the generalized "
-                                           f"problem) on a traced value{where()}")
-        return linalg.eigvalsh(a) if eigvals_only else tuple(linalg.eigh(a))
-    return {"solve": solve, "inv": inv, "det": det, "norm": norm, "cholesky": cholesky,
-            "cho_factor": cho_factor, "cho_solve": cho_solve, "eigh": eigh}
-
-
 def _scipy_linalg_wrapper(name, original, rule):
     @functools.wraps(original)
     def call(*args, **kwargs):
@@ -89,10 +53,9 @@ def _scipy_linalg_wrapper(name, original, rule):
             return rule(*args, **kwargs)
         raise UnsupportedFunctionError(
             f"optiad has no derivative rule for scipy.linalg.{name}, called on a traced value"
-            f"{where()}Rules exist for scipy.linalg.solve, inv, det, norm, cholesky, "
-            "cho_factor, cho_solve and eigh, and for np.linalg.solve, inv, det, slogdet, norm, "
-            "cholesky, eigvalsh, eigh; write it with those (e.g. lu_solve(lu_factor(A), b) -> "
-            "np.linalg.solve(A, b)).")
+            f"{where()}Rules exist for scipy.linalg.{', '.join(sorted(scipy_linalg.RULES))} "
+            f"and np.linalg.{', '.join(linalg.__all__)}; write it with those, or declare a "
+            "primitive with optiad.defprimitive.")
     return call
 
 
@@ -103,7 +66,7 @@ def _scipy_linalg_targets():
     if module is None:
         return []
     if not _SCIPY_WRAPPERS:
-        rules = _scipy_linalg_rules()
+        rules = scipy_linalg.RULES
         for name in dir(module):
             original = getattr(module, name)
             if not name.startswith("_") and callable(original) and not isinstance(original, type):
