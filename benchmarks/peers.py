@@ -124,6 +124,8 @@ def unavailable(tool, case, inputs: int) -> str | None:
     """Why the tool is not run on this case and size (None: it runs)."""
     if not installed(tool):
         return "absent (not installed)"
+    if tool == COMPLEX and case.no_complex_step:
+        return case.no_complex_step
     if tool in EVALUATIONS:
         inputs = 1 if case.kind == "hvp" else inputs
         count = EVALUATIONS[tool](inputs)

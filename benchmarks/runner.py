@@ -109,7 +109,8 @@ def run_case(case, size):
         if function is None:
             rows.append({"case": case.name, "size": size, "tool": tool, "absent": True,
                          "reason": reason or "no version of this case",
-                         "not_applicable": reason is None})
+                         "not_applicable": reason is None or
+                         reason.startswith("not applicable")})
         else:
             functions[tool] = function
     timings, failed = measure_side_by_side(functions, args)

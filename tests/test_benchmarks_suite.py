@@ -38,6 +38,22 @@ def test_expensive_finite_differences_are_skipped():
     assert peers.unavailable(peers.FD3, _case("rosenbrock_hvp"), 100_000) is None  # 1 direction
 
 
+def test_the_complex_step_is_not_run_through_hermitian_factorizations():
+    """LAPACK's cholesky and eigvalsh conjugate a complex matrix, so the complex step through
+    them is not a derivative: those cases report it as not applicable instead of an error."""
+    for name in ("gp_nll_grad", "gp_nll_hessian", "smallest_eigenvalues_grad"):
+        reason = peers.unavailable(peers.COMPLEX, _case(name), 3)
+        assert reason.startswith("not applicable") and "Hermitian" in reason
+    assert peers.unavailable(peers.COMPLEX, _case("rosenbrock_grad"), 10) is None
+    # and it would be wrong: the complex step of eigvalsh is not the derivative
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 4))
+    S, E = A + A.T, np.diag([1.0, 0.0, 0.0, 0.0])
+    stepped = np.linalg.eigvalsh(S + 1e-20j * E).imag / 1e-20
+    exact = np.linalg.eigh(S)[1][0] ** 2
+    assert np.max(np.abs(stepped - exact)) > 1e-3
+
+
 def test_failures_lists_errors_and_tolerance_breaches():
     results = {
         "errors": [{"part": "ode", "error": "RuntimeError: boom"}],
