@@ -68,6 +68,9 @@ def tensordot(a, b, axes=2):
     a, b = operand(a), operand(b)
     shape_a, shape_b = np.shape(a), np.shape(b)
     axes_a, axes_b = _tensordot_axes(shape_a, shape_b, axes)
+    if len(shape_a) + len(shape_b) > len(EIN.LETTERS):
+        raise ShapeError(f"tensordot of arrays with {len(shape_a)} and {len(shape_b)} "
+                         f"dimensions: more than einsum's {len(EIN.LETTERS)} indices{_where()}")
     term_a = list(EIN.LETTERS[:len(shape_a)])
     term_b = list(EIN.LETTERS[len(shape_a):len(shape_a) + len(shape_b)])
     for i, j in zip(axes_a, axes_b):
