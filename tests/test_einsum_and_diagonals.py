@@ -299,3 +299,9 @@ def test_forms_not_supported_name_themselves_and_the_users_line(call, match):
 def test_shapes_that_do_not_fit_are_shape_errors(call, match):
     with pytest.raises(ad.ShapeError, match=match):
         evaluate_function(call, A)
+
+
+def test_a_contraction_over_no_elements_is_zero_with_a_zero_derivative():
+    f = lambda r: np.einsum("ij,jk,kl", r[:, :0], np.ones((0, 2)), S.T)     # noqa: E731
+    np.testing.assert_array_equal(evaluate_function(f, R), np.zeros((3, 4)))
+    np.testing.assert_array_equal(ad.jacobian(f)(R), np.zeros((3, 4, 3, 4)))

@@ -129,18 +129,7 @@ def einsum(*args, out=None, dtype=None, order="K", casting="safe", optimize=Fals
     if len(operands) == 1:
         (x,), (term,) = operands, terms
         return new_array(x) if term == output else EIN.einsum(x, spec=f"{term}->{output}")
-    for step in _path(terms, output, [np.shape(x) for x in operands], optimize):
-        picked = sorted(set(step))
-        rest = [k for k in range(len(operands)) if k not in picked]
-        needed = set(output).union(*[terms[k] for k in rest])
-        result, term = _contract_pairwise([operands[k] for k in picked],
-                                          [terms[k] for k in picked], needed,
-                                          output if not rest else None)
-        operands, terms = [operands[k] for k in rest] + [result], [terms[k] for k in rest] + [term]
-    if len(operands) > 1:       # a path the user gave that stops short
-        result, term = _contract_pairwise(operands, terms, set(output), output)
-        operands, terms = [result], [term]
-    return operands[0]
+    return _contract_along_path(operands, terms, output, optimize)
 
 
 def _diagonals(x, term):
@@ -176,6 +165,20 @@ def _path(terms, output, shapes, optimize):
     how = "greedy" if optimize is True or optimize is False else optimize
     dummies = [np.broadcast_to(np.zeros(()), shape) for shape in shapes]   # only shapes matter
     return np.einsum_path(",".join(terms) + "->" + output, *dummies, optimize=how)[0][1:]
+
+
+def _contract_along_path(operands, terms, output, optimize):
+    for step in _path(terms, output, [np.shape(x) for x in operands], optimize):
+        picked = sorted(set(step))
+        rest = [k for k in range(len(operands)) if k not in picked]
+        needed = set(output).union(*[terms[k] for k in rest])
+        result, term = _contract_pairwise([operands[k] for k in picked],
+                                          [terms[k] for k in picked], needed,
+                                          output if not rest else None)
+        operands, terms = [operands[k] for k in rest] + [result], [terms[k] for k in rest] + [term]
+    if len(operands) > 1:       # a path the user gave that stops short
+        operands = [_contract_pairwise(operands, terms, set(output), output)[0]]
+    return operands[0]
 
 
 def _contract_pairwise(operands, terms, needed, output):
