@@ -25,6 +25,7 @@ LAYERS = [
                                        "optiad.primitives.reductions",
                                        "optiad.primitives.shape", "optiad.primitives.updates",
                                        "optiad.primitives.objects", "optiad.primitives.linalg",
+                                       "optiad.primitives.einsum",
                                        "optiad.primitives.decompositions",
                                        "optiad.primitives.matrix_functions",
                                        "optiad.primitives.ordering",

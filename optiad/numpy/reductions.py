@@ -5,10 +5,12 @@ trace, diag)."""
 from __future__ import annotations
 
 import builtins
+import operator
 
 import numpy as np
 
-from optiad.errors import UnsupportedFunctionError, where as _where  # (np.where is below)
+from optiad.errors import (ShapeError, UnsupportedFunctionError,  # (np.where is below)
+                           where as _where)
 from optiad.numpy.base import axes_of, elementwise as _elementwise, operand
 from optiad.numpy.elementwise import where
 from optiad.numpy.shapes import getitem, ravel, reshape
@@ -88,24 +90,45 @@ def diff(x, n=1, axis=-1):
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):
+    """NumPy's diagonal: axis1 and axis2 leave, the diagonal becomes the last axis.  It is a
+    strided slice of the two axes flattened into one (element (i, i + offset) sits i * (cols +
+    1) + offset along it), so its reverse rule writes the cotangent onto the diagonal alone."""
     x = operand(x)
-    if len(np.shape(x)) != 2 or (axis1, axis2) not in ((0, 1), (-2, -1)):
-        raise UnsupportedFunctionError(f"diagonal of a {len(np.shape(x))}-D array{_where()}")
-    rows, cols = np.shape(x)
+    shape = np.shape(x)
+    if len(shape) < 2:
+        raise ShapeError(f"diagonal needs an array of 2 or more dimensions, got shape {shape}"
+                         f"{_where()}")
+    first, second = axes_of(x, axis1)[0], axes_of(x, axis2)[0]
+    if first == second:
+        raise ShapeError(f"diagonal's axis1 and axis2 are the same axis ({axis1}, {axis2})"
+                         f"{_where()}")
+    offset = operator.index(offset)
+    rest = [k for k in range(len(shape)) if k not in (first, second)]
+    if rest + [first, second] != list(range(len(shape))):
+        x = S.transpose(x, axes=tuple(rest + [first, second]))
+    rows, cols = shape[first], shape[second]
     length = builtins.max(0, builtins.min(rows + builtins.min(offset, 0),
                                           cols - builtins.max(offset, 0)))
-    start_row, start_col = builtins.max(-offset, 0), builtins.max(offset, 0)
-    return getitem(x, (np.arange(length) + start_row, np.arange(length) + start_col))
+    start = offset if offset >= 0 else -offset * cols
+    stop = start + (length - 1) * (cols + 1) + 1 if length else start
+    flat = reshape(x, tuple(shape[k] for k in rest) + (rows * cols,))
+    return getitem(flat, (Ellipsis, slice(start, stop, cols + 1)))
 
 
 def trace(x, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return sum(diagonal(x, offset, axis1, axis2))
+    if out is not None:
+        raise UnsupportedFunctionError(f"trace with out= on a traced value{_where()}Use the "
+                                       "returned array.")
+    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
 def diag(v, k=0):
     v = operand(v)
     if len(np.shape(v)) == 2:
         return diagonal(v, k)
+    if len(np.shape(v)) != 1:
+        raise ShapeError(f"diag takes a 1-D or 2-D array, got shape {np.shape(v)}{_where()}"
+                         "Use np.diagonal for the diagonals of n-d arrays.")
     n = np.shape(v)[0] + builtins.abs(k)
     index = (S.IndexArray(np.arange(n - builtins.abs(k)) + builtins.max(-k, 0)),
              S.IndexArray(np.arange(n - builtins.abs(k)) + builtins.max(k, 0)))

@@ -1,4 +1,5 @@
-"""Linear algebra primitives: matmul (1-D, 2-D, batched), einsum, solve, inv, det, slogdet.
+"""Linear algebra primitives: matmul (1-D, 2-D, batched), solve, inv, det, slogdet (einsum has
+its own module, einsum.py).
 
 The rules are the matrix calculus identities (Giles, "An extended collection of matrix
 derivative results", 2008):  d(A B) = dA B + A dB;  d(A^-1 b) = A^-1 (db - dA x);
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from optiad.errors import ShapeError, UnsupportedFunctionError, where
+from optiad.errors import ShapeError, where
 from optiad.primitives.core import defprimitive
-from optiad.primitives.reductions import broadcast_to, reduce_sum, unbroadcast
+from optiad.primitives.reductions import reduce_sum, unbroadcast
 from optiad.primitives.shape import reshape, transpose
 
 
@@ -88,81 +89,6 @@ matmul = defprimitive(
 BLAS = "tensor contractions run in NumPy's einsum (BLAS where it pays)"
 LAPACK = "factorizations run in LAPACK through NumPy"
 NUMERIC = "linear algebra stays numeric in optiad check's symbolic row"
-
-
-# ---- einsum -------------------------------------------------------------------------------------
-def parse_einsum(spec: str, shapes) -> str:
-    """Normalize a spec to explicit form 'ij,jk->ik' with no ellipsis; check it."""
-    spec = spec.replace(" ", "")
-    if "..." in spec:
-        raise UnsupportedFunctionError(f"einsum with '...' is not supported{where()}Write the "
-                                       "axes out explicitly.")
-    inputs, _, output = spec.partition("->")
-    terms = inputs.split(",")
-    if len(terms) != len(shapes):
-        raise ShapeError(f"einsum spec {spec!r} names {len(terms)} operands, got "
-                         f"{len(shapes)}{where()}")
-    if not _:
-        counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
-        output = "".join(sorted(c for c, n in counts.items() if n == 1))
-    for term, shape in zip(terms, shapes):
-        if len(term) != len(shape):
-            raise ShapeError(f"einsum term {term!r} does not fit an operand of shape {shape}"
-                             f"{where()}")
-        if len(set(term)) != len(term):
-            raise UnsupportedFunctionError(f"einsum with a repeated index inside one operand "
-                                           f"({term!r}) is not supported{where()}Use "
-                                           "np.diagonal or np.trace.")
-    return ",".join(terms) + "->" + output
-
-
-def _einsum_sizes(spec, operands):
-    sizes = {}
-    for term, x in zip(spec.split("->")[0].split(","), operands):
-        for letter, d in zip(term, x.shape):
-            if sizes.setdefault(letter, d) != d:
-                raise ShapeError(f"einsum {spec!r}: index {letter!r} has sizes {sizes[letter]} "
-                                 f"and {d}{where()}")
-    return sizes
-
-
-def _einsum_shape(*operands, spec):
-    sizes = _einsum_sizes(spec, operands)
-    return tuple(sizes[c] for c in spec.split("->")[1]), np.dtype(np.float64)
-
-
-def _einsum_vjp_rule(i):
-    def rule(*args, spec):
-        *operands, out, ct = args
-        terms, output = spec.split("->")[0].split(","), spec.split("->")[1]
-        others = [t for j, t in enumerate(terms) if j != i]
-        available = set(output).union(*others)
-        target = "".join(c for c in terms[i] if c in available)
-        reduced = einsum(ct, *[x for j, x in enumerate(operands) if j != i],
-                         spec=",".join([output] + others) + "->" + target)
-        if target == terms[i]:
-            return reduced
-        # Indices only this operand has were summed away: the cotangent is constant along them.
-        keep = tuple(operands[i].shape[k] if c in available else 1
-                     for k, c in enumerate(terms[i]))
-        return broadcast_to(reshape(reduced, shape=keep), shape=tuple(operands[i].shape))
-    return rule
-
-
-def _einsum_jvp_rule(i):
-    def rule(*args, spec):
-        *operands, out, tangent = args
-        return einsum(*[tangent if j == i else x for j, x in enumerate(operands)], spec=spec)
-    return rule
-
-
-einsum = defprimitive(
-    "einsum", impl=lambda *xs, spec: np.einsum(spec, *xs, optimize=len(xs) > 1),
-    shape=_einsum_shape,
-    jvp=[_einsum_jvp_rule(0), _einsum_jvp_rule(1), _einsum_jvp_rule(2)],
-    vjp=[_einsum_vjp_rule(0), _einsum_vjp_rule(1), _einsum_vjp_rule(2)],
-    library=BLAS, no_symbolic=NUMERIC,
-    doc="einsum with one to three operands, explicit indices, no repeats inside an operand")
 
 
 # ---- solve, inv, det ----------------------------------------------------------------------------
