@@ -4,8 +4,7 @@ The primitive takes explicit terms and any number of operands; its rules are joi
 summing a contraction per nonzero tangent, one vjp giving every wanted operand its
 cotangent).  optiad.numpy.einsum hands it one or two operands, so the cases with three and
 four operands (an operand twice, a constant among them: a Zero tangent) test what only a
-direct caller reaches.  This list replaces primitive_cases.py's einsum entry, whose three
-cases are its first three.
+direct caller reaches.
 """
 
 import numpy as np
