@@ -86,7 +86,10 @@ def _checked_widths(array, pad_width, mode, kwargs):
 def _pairs(values, ndim):
     """constant_values (a number, a pair, per-axis pairs; traced or not) as [(before, after)]
     per axis, each a scalar."""
-    pairs = broadcast_to(operand(values), (ndim, 2))
+    values = operand(values)
+    if np.ndim(values) == 0:
+        return [(values, values)] * ndim
+    pairs = broadcast_to(values, (ndim, 2))
     return [(getitem(pairs, (axis, 0)), getitem(pairs, (axis, 1))) for axis in range(ndim)]
 
 
