@@ -20,6 +20,7 @@ import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where
 from optiad.numpy.base import elementwise, operand
+from optiad.numpy.creation import asarray
 from optiad.numpy.ordering import median
 from optiad.numpy.products import tensordot
 from optiad.numpy.reductions import max, mean, min
@@ -45,7 +46,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if np.ndim(array) == 0:
         return array
     if mode in ("constant", "empty"):
-        values = lift(kwargs.get("constant_values", 0.0)) if mode == "constant" else 0.0
+        values = _gathered_value(kwargs.get("constant_values", 0.0)) if mode == "constant" \
+            else 0.0
         return _constant(array, widths, _pairs(values, np.ndim(array)))
     for axis, (before, after) in enumerate(widths):
         if before == after == 0:
@@ -69,7 +71,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
 def _checked_widths(array, pad_width, mode, kwargs):
     """The (before, after) widths per axis, after NumPy's own checks of the arguments: np.pad
     of zeros of the array's shape raises NumPy's error for a bad width, mode or keyword."""
-    traced = [key for key, value in kwargs.items() if isinstance(lift(value), Tracer)]
+    traced = [key for key, value in kwargs.items()
+              if isinstance(_gathered_value(value), Tracer)]
     if traced and (traced != ["constant_values"] or mode != "constant"):
         raise UnsupportedFunctionError(
             f"np.pad(mode={mode!r}) with a traced {traced[0]}{where()}Only constant_values "
@@ -81,6 +84,11 @@ def _checked_widths(array, pad_width, mode, kwargs):
                 for key, value in kwargs.items()}
     np.pad(np.zeros(np.shape(array)), pad_width, mode, **concrete)
     return np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (np.ndim(array), 2)).tolist()
+
+
+def _gathered_value(value):
+    """A keyword's value as one array: traced if it holds traced values ((x[0], 2.0) too)."""
+    return asarray(value) if isinstance(value, (list, tuple)) else lift(value)
 
 
 def _pairs(values, ndim):
