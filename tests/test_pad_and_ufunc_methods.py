@@ -118,6 +118,14 @@ def test_pad_empty_fills_its_border_with_zeros():
     assert np.count_nonzero(value) == M.size
 
 
+def test_pad_is_a_new_array_even_where_nothing_is_padded():
+    def f(x):
+        padded = np.pad(x, 0)
+        padded[0] = 5.0
+        return x + padded
+    np.testing.assert_array_equal(ad.api.evaluate_function(f, V), f(V.copy()))
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda x: np.pad(x, 1, mode=lambda v, w, i, k: None), "function as the mode"),
     (lambda x: np.pad(x, 1, mode="linear_ramp", end_values=x[0]), "traced end_values"),
@@ -170,6 +178,7 @@ AT = {
     "negative_repeated": (at("negative", [0, 0, 0, 2], None), V, "complex"),
     "into_zeros_like": (at("add", [1, 1], lambda x: x[:2] * x[2:4], np.zeros_like), V,
                         "complex"),
+    "list_of_traced_values": (at("multiply", [2, 2], lambda x: [x[0], 2.0]), V, "complex"),
 }
 
 
@@ -263,6 +272,8 @@ def test_at_into_a_numpy_array_is_the_write_error():
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: np.add.at(x * 1.0, [0], x[:3]), ad.ShapeError, "do not fit"),
     (lambda x: np.sin.at(x * 1.0, [0]), ad.UnsupportedFunctionError, "np.sin.at"),
+    (lambda x: np.add.at(np.zeros(5), x, 1.0), ad.UnsupportedFunctionError,
+     "indexing with a traced value"),
     (lambda x: np.add.reduceat(x, [0, 2]), ad.UnsupportedFunctionError, "reduceat"),
     (lambda x: np.add.reduce(x, where=x > 0), ad.UnsupportedFunctionError, "where="),
     (lambda x: np.maximum.accumulate(x.reshape(1, 5), axis=None), ad.ShapeError,

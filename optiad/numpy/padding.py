@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where
-from optiad.numpy.base import elementwise, operand
+from optiad.numpy.base import elementwise, new_array, operand
 from optiad.numpy.creation import asarray
 from optiad.numpy.ordering import median
 from optiad.numpy.products import tensordot
@@ -43,8 +43,11 @@ def pad(array, pad_width, mode="constant", **kwargs):
             f"cannot hold traced values. Use one of the modes {', '.join(MODES)}, or build "
             "the border with np.concatenate.")
     widths = _checked_widths(array, pad_width, mode, kwargs)
-    if np.ndim(array) == 0:
-        return array
+    # a new array, as NumPy's, also where nothing is padded: writing into it leaves x alone
+    return new_array(_padded(array, widths, mode, kwargs))
+
+
+def _padded(array, widths, mode, kwargs):
     if mode in ("constant", "empty"):
         values = _gathered_value(kwargs.get("constant_values", 0.0)) if mode == "constant" \
             else 0.0

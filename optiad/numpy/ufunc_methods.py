@@ -14,6 +14,7 @@ import numpy as np
 from optiad.errors import ShapeError, TracerConversionError, where
 from optiad.numpy.arrays import cumprod, running_logsumexp, running_max, running_min
 from optiad.numpy.base import axes_of, elementwise, operand
+from optiad.numpy.creation import asarray
 from optiad.numpy.reductions import cumsum, logsumexp, max, min, prod, sum
 from optiad.numpy.shapes import broadcast_to, getitem, ravel, reshape, setitem
 from optiad.primitives import elementwise as E, shape as S, updates as U
@@ -82,6 +83,7 @@ def _at(ufunc, combine, unary):
 
     def at(y, indices, values=None):
         if not isinstance(y, Tracer):
+            S.normalize_index(indices)      # a traced index is its own error
             raise TracerConversionError(
                 f"writing a traced value into a NumPy array: np.{name}.at(y, indices, values) "
                 f"with a NumPy array y{where()}A NumPy array holds only numbers, so the "
@@ -101,7 +103,8 @@ def _updated_at(y, indices, values, combine, name):
     """y after ufunc.at: each occurrence of an index applied in turn."""
     index = S.normalize_index(indices)
     targets = np.arange(y.size).reshape(y.shape)[S.to_numpy_index(index)]   # flat positions
-    values = None if values is None else operand(values)
+    if values is not None:      # a list may hold traced values: np.add.at(y, i, [x[0], 1.0])
+        values = operand(asarray(values) if isinstance(values, (list, tuple)) else values)
     if values is not None and np.broadcast_shapes(np.shape(values), targets.shape) != \
             targets.shape:
         raise ShapeError(f"np.{name}.at: values of shape {np.shape(values)} do not fit "
