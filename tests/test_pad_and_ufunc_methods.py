@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import optiad as ad
-from optiad.testing import check_grads
+from optiad.testing import check_grads, numerical_jvp
 
 V = np.array([0.4, -1.2, 0.9, 1.6, 0.1])
 M = np.array([[0.3, -0.8, 1.1, 0.5], [0.6, 1.4, -0.2, -1.0], [0.7, 0.2, -0.5, 0.9]])
@@ -191,6 +191,35 @@ def test_at_to_second_order(name):
     check_grads(lambda a: np.sum(np.sin(f(a))), (x,), order=2, oracle=oracle)
 
 
+def oracle_jacobian(f, x, oracle):
+    """d f / d x by the oracle, one unit direction at a time, as (outputs, inputs)."""
+    return np.stack([numerical_jvp(f, (x,), (e.reshape(x.shape),), oracle)
+                     for e in np.eye(x.size)], axis=1)
+
+
+@pytest.mark.parametrize("name", sorted(AT))
+def test_at_under_every_transform(name):
+    f, x, oracle = AT[name]
+    J = oracle_jacobian(f, x, oracle)
+    tolerance = dict(rtol=1e-12, atol=1e-13) if oracle == "complex" else \
+        dict(rtol=1e-8, atol=1e-9)
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(ad.jacobian(f, mode=mode)(x).reshape(J.shape), J,
+                                   **tolerance)
+    t, ct = np.linspace(-1.0, 1.2, x.size).reshape(x.shape), np.cos(np.arange(J.shape[0]))
+    np.testing.assert_allclose(ad.jvp(f, (x,), (t,))[1].ravel(), J @ t.ravel(), **tolerance)
+    np.testing.assert_allclose(ad.vjp(f, x)[1](ct.reshape(f(x.copy()).shape))[0].ravel(),
+                               J.T @ ct, **tolerance)
+    # second order: the Hessian of a scalar, by differences of the oracle's gradient
+    g = lambda a: np.sum(np.sin(f(a)))              # noqa: E731
+    gradient = lambda a: oracle_jacobian(g, a, oracle)[0]     # noqa: E731
+    hessian = oracle_jacobian(gradient, x, "fd")
+    np.testing.assert_allclose(ad.hessian(g)(x).reshape(hessian.shape), hessian, rtol=1e-6,
+                               atol=1e-7)
+    np.testing.assert_allclose(ad.hvp(g)(x, t).ravel(), hessian @ t.ravel(), rtol=1e-6,
+                               atol=1e-7)
+
+
 def test_multiply_at_an_index_repeated_three_times_through_a_zero_is_exact():
     x = np.array([1.5, -2.0, 0.7, 3.0, 0.0, -1.25])
     f = at("multiply", [1, 1, 1], lambda a: a[3:], start=lambda a: a[:3] * 1.0)
@@ -271,6 +300,7 @@ def test_at_into_a_numpy_array_is_the_write_error():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: np.add.at(x * 1.0, [0], x[:3]), ad.ShapeError, "do not fit"),
+    (lambda x: np.multiply.at(x * 1.0, [0, 1], x[:3]), ad.ShapeError, "do not fit"),
     (lambda x: np.sin.at(x * 1.0, [0]), ad.UnsupportedFunctionError, "np.sin.at"),
     (lambda x: np.add.at(np.zeros(5), x, 1.0), ad.UnsupportedFunctionError,
      "indexing with a traced value"),

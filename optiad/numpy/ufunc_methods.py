@@ -38,11 +38,7 @@ def _reduce(ufunc):
     reduction, _, combine = REDUCIBLE[ufunc]
 
     def reduce(array, axis=0, keepdims=False, initial=None):
-        array = operand(array)
-        if reduction is logsumexp:      # logsumexp takes no dtype/out arguments
-            result = logsumexp(array, axis=axis, keepdims=keepdims)
-        else:
-            result = reduction(array, axis=axis, keepdims=keepdims)
+        result = reduction(operand(array), axis=axis, keepdims=keepdims)
         # initial is one more operand of the reduction: combined with the result by the ufunc
         # itself (so a tie with it follows np.maximum's convention: docs/nonsmooth.md)
         return result if initial is None else elementwise(combine, result, initial)
@@ -105,8 +101,7 @@ def _updated_at(y, indices, values, combine, name):
     targets = np.arange(y.size).reshape(y.shape)[S.to_numpy_index(index)]   # flat positions
     if values is not None:      # a list may hold traced values: np.add.at(y, i, [x[0], 1.0])
         values = operand(asarray(values) if isinstance(values, (list, tuple)) else values)
-    if values is not None and np.broadcast_shapes(np.shape(values), targets.shape) != \
-            targets.shape:
+    if values is not None and not _fits(np.shape(values), targets.shape):
         raise ShapeError(f"np.{name}.at: values of shape {np.shape(values)} do not fit "
                          f"y[indices] of shape {targets.shape}{where()}")
     if combine is E.add:          # repeated indices accumulate in the scatter-add itself
@@ -130,6 +125,14 @@ def _updated_at(y, indices, values, combine, name):
         flat = setitem(flat, positions, elementwise(combine, getitem(flat, positions),
                                                     *round_operands))
     return reshape(flat, y.shape)
+
+
+def _fits(shape, target):
+    """Does an array of this shape broadcast to the target shape?"""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def _occurrence_numbers(targets):
