@@ -49,7 +49,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
 def _padded(array, widths, mode, kwargs):
     if mode in ("constant", "empty"):
-        values = _gathered_value(kwargs.get("constant_values", 0.0)) if mode == "constant" \
+        values = _as_one_array(kwargs.get("constant_values", 0.0)) if mode == "constant" \
             else 0.0
         return _constant(array, widths, _pairs(values, np.ndim(array)))
     for axis, (before, after) in enumerate(widths):
@@ -75,7 +75,7 @@ def _checked_widths(array, pad_width, mode, kwargs):
     """The (before, after) widths per axis, after NumPy's own checks of the arguments: np.pad
     of zeros of the array's shape raises NumPy's error for a bad width, mode or keyword."""
     traced = [key for key, value in kwargs.items()
-              if isinstance(_gathered_value(value), Tracer)]
+              if isinstance(_as_one_array(value), Tracer)]
     if traced and (traced != ["constant_values"] or mode != "constant"):
         raise UnsupportedFunctionError(
             f"np.pad(mode={mode!r}) with a traced {traced[0]}{where()}Only constant_values "
@@ -89,7 +89,7 @@ def _checked_widths(array, pad_width, mode, kwargs):
     return np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (np.ndim(array), 2)).tolist()
 
 
-def _gathered_value(value):
+def _as_one_array(value):
     """A keyword's value as one array: traced if it holds traced values ((x[0], 2.0) too)."""
     return asarray(value) if isinstance(value, (list, tuple)) else lift(value)
 
