@@ -10,6 +10,8 @@ can also be called explicitly.  On ordinary arrays they simply compute with NumP
     products.py     matmul, dot, inner, outer, einsum, tensordot
     linalg.py       optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigh
     shapes.py       reshape, transpose, stack, flip, repeat, indexing, item assignment, copies
+    padding.py      pad (every mode but a callable one)
+    ufunc_methods.py  np.add.reduce, .accumulate, .outer, .at (in-place, repeated indices)
     creation.py     zeros, ones, full, *_like (traced when needed), array, asarray, eye, ...
     queries.py      result_type, iscomplexobj, real, imag, ...: answers without values
     scipy_linalg.py scipy.linalg's functions on traced values: the rule each runs
@@ -39,6 +41,7 @@ from optiad.numpy.shapes import *  # noqa: F401,F403
 from optiad.numpy.arrays import *  # noqa: F401,F403
 from optiad.numpy.ordering import *  # noqa: F401,F403
 from optiad.numpy.numerics import *  # noqa: F401,F403
+from optiad.numpy.padding import *  # noqa: F401,F403
 from optiad.numpy import elementwise as _elementwise_module
 from optiad.primitives import REGISTRY as _REGISTRY
 from optiad.primitives.core import LISTENERS as _REGISTRY_LISTENERS

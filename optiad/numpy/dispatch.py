@@ -11,6 +11,7 @@ import numpy as np
 import scipy.special as sc
 
 from optiad import tracing
+from optiad.numpy import ufunc_methods
 from optiad.primitives import REGISTRY
 
 # np.* functions (not ufuncs) whose optiad.numpy function of the same name handles traced values
@@ -24,7 +25,7 @@ FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", 
 # optiad.numpy's modules whose public functions (their __all__) take over the np.* function of
 # the same name on traced values: adding a name to a module's __all__ routes it
 ROUTED_MODULES = ("reductions", "shapes", "products", "arrays", "ordering", "numerics",
-                  "queries")
+                  "queries", "padding")
 # optiad.numpy.linalg's __all__ routes np.linalg.* the same way
 # scipy.special functions optiad.numpy writes out (the primitives' own come from their records)
 SCIPY_COMPOSITES = ["logit"]
@@ -40,22 +41,7 @@ def register(ops):
         route(primitive, ops)
     for name in SCIPY_COMPOSITES:
         tracing.UFUNCS[getattr(sc, name)] = getattr(ops, name)
-    tracing.UFUNCS[(np.add, "reduce")] = lambda x, axis=0, **kw: ops.sum(x, axis=axis, **kw)
-    tracing.UFUNCS[(np.multiply, "reduce")] = lambda x, axis=0, **kw: ops.prod(x, axis=axis, **kw)
-    tracing.UFUNCS[(np.maximum, "reduce")] = lambda x, axis=0, **kw: ops.max(x, axis=axis, **kw)
-    tracing.UFUNCS[(np.minimum, "reduce")] = lambda x, axis=0, **kw: ops.min(x, axis=axis, **kw)
-    tracing.UFUNCS[(np.logaddexp, "reduce")] = \
-        lambda x, axis=0, keepdims=False, **kw: ops.logsumexp(x, axis=axis, keepdims=keepdims)
-    tracing.UFUNCS[(np.add, "accumulate")] = lambda x, axis=0, **kw: ops.cumsum(x, axis=axis)
-    tracing.UFUNCS[(np.multiply, "accumulate")] = \
-        lambda x, axis=0, **kw: ops.cumprod(x, axis=axis)
-    for ufunc, running in ((np.maximum, "running_max"), (np.minimum, "running_min"),
-                           (np.logaddexp, "running_logsumexp")):
-        tracing.UFUNCS[(ufunc, "accumulate")] = \
-            lambda x, axis=0, running=running, **kw: getattr(ops.arrays, running)(x, axis)
-    for name in ("add", "subtract", "multiply", "divide", "maximum", "minimum", "logaddexp"):
-        tracing.UFUNCS[(getattr(np, name), "outer")] = \
-            lambda a, b, name=name: getattr(ops, name)(*_outer_operands(ops, a, b))
+    tracing.UFUNCS.update(ufunc_methods.ROUTES)   # np.add.reduce, .accumulate, .outer, .at
     for name in FUNCTIONS:
         function = getattr(np, name, None)
         if function is not None:
@@ -73,12 +59,6 @@ def register(ops):
         x, tracing.Tracer) else x.shape)
     tracing.FUNCTIONS[np.ndim] = lambda x: len(x.shape)
     tracing.FUNCTIONS[np.size] = lambda x, axis=None: x.size if axis is None else x.shape[axis]
-
-
-def _outer_operands(ops, a, b):
-    """a and b reshaped so that f(a, b) broadcasts to a.shape + b.shape (ufunc.outer)."""
-    a, b = ops.asarray(a), ops.asarray(b)
-    return ops.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b
 
 
 def route(primitive, ops):
