@@ -113,12 +113,13 @@ def expm(A):
 _TRANS = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}     # real matrices: 'C' is 'T'
 
 
-def _trans(trans, call):
+def _trans(trans, call, letters=True):
+    """SciPy's trans as 0 or 1; lu_solve takes the numbers only (SciPy's getrs does)."""
     if isinstance(trans, (str, int, np.integer)) and not isinstance(trans, bool) and \
-            trans in _TRANS:
+            trans in _TRANS and (letters or not isinstance(trans, str)):
         return _TRANS[trans]
-    raise UnsupportedFunctionError(f"{call} with trans={trans!r}{where()}Use 0, 1, 2, 'N', "
-                                   "'T' or 'C'.")
+    choices = "0, 1, 2, 'N', 'T' or 'C'" if letters else "0, 1 or 2"
+    raise UnsupportedFunctionError(f"{call} with trans={trans!r}{where()}Use {choices}.")
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
@@ -168,7 +169,7 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     lu, piv = lu_and_piv
     lu = _square(lu, "scipy.linalg.lu_solve")
     permutation = M.pivot_permutation(operand(piv))
-    transposed = _trans(trans, "scipy.linalg.lu_solve") == 1
+    transposed = _trans(trans, "scipy.linalg.lu_solve", letters=False) == 1
 
     def solve(x):
         if not transposed:                    # x = U^-1 L^-1 P^T b

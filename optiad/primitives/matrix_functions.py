@@ -55,7 +55,7 @@ def _frechet(a, e):
 
 
 expm = defprimitive(
-    "expm", impl=lambda a: scipy.linalg.expm(np.asarray(a, dtype=np.float64)),
+    "expm", impl=lambda a: scipy.linalg.expm(np.asarray(a)),
     shape=_square_shape("scipy.linalg.expm"),
     jvp=[lambda a, out, da: _frechet(a, da)],
     vjp=[lambda a, out, ct: _frechet(matrix_transpose(a), ct)],
@@ -71,7 +71,7 @@ def triangle_mask(n, lower, strict=False):
 
 
 def _solve_triangular_impl(a, b, trans, lower, unit_diagonal):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = np.asarray(a), np.asarray(b)
     stacked = a.ndim == 2 and b.ndim > 2     # one matrix, many right-hand sides (directions)
     if stacked:                              # as the columns of one solve: one trsm call
         shape = b.shape
@@ -154,8 +154,8 @@ solve_triangular = defprimitive(
 
 # ---- LU -----------------------------------------------------------------------------------------
 def _lu_factor_impl(a):
-    lu, piv = scipy.linalg.lu_factor(np.asarray(a, dtype=np.float64), check_finite=False)
-    return np.concatenate([lu, piv[..., None, :].astype(np.float64)], axis=-2)
+    lu, piv = scipy.linalg.lu_factor(np.asarray(a), check_finite=False)
+    return np.concatenate([lu, piv[..., None, :].astype(lu.dtype)], axis=-2)
 
 
 def _lu_factor_shape(a):
@@ -222,7 +222,7 @@ lu_factor = defprimitive(
 
 
 def _pivot_permutation_impl(pivots):
-    pivots = np.asarray(pivots).astype(np.intp)
+    pivots = np.real(np.asarray(pivots)).astype(np.intp)
     n = pivots.shape[-1]
     rows = pivots.reshape(-1, n)
     permutations = np.zeros((rows.shape[0], n, n))
