@@ -114,13 +114,13 @@ def _solve_columns(a, v, vector, trans, lower, unit_diagonal):
     return _drop_last(solved) if vector else solved
 
 
-def _triangle_of(a, m, lower, unit_diagonal):
-    return m * triangle_mask(a.shape[-1], lower, strict=unit_diagonal)
+def _triangle_of(m, lower, unit_diagonal):
+    return m * triangle_mask(m.shape[-1], lower, strict=unit_diagonal)
 
 
 def _solve_triangular_jvp_a(a, b, x, da, trans, lower, unit_diagonal):
     vector = len(b.shape) == 1
-    d_triangle = _triangle_of(a, da, lower, unit_diagonal)
+    d_triangle = _triangle_of(da, lower, unit_diagonal)
     op = matrix_transpose(d_triangle) if trans else d_triangle
     rhs = -matmul(op, _columns(x, vector))
     solved = solve_triangular(a, rhs, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
@@ -138,7 +138,7 @@ def _solve_triangular_vjp_a(a, b, x, ct, trans, lower, unit_diagonal):
     x_columns = _columns(x, vector)
     op_bar = matmul(b_bar, matrix_transpose(x_columns)) if trans == 0 else \
         matmul(x_columns, matrix_transpose(b_bar))
-    return _triangle_of(a, -op_bar, lower, unit_diagonal)
+    return _triangle_of(-op_bar, lower, unit_diagonal)
 
 
 solve_triangular = defprimitive(
@@ -171,28 +171,34 @@ def lu_parts(packed):
 
 
 def unit_lower(lu):
+    """L of the packed factors: their strictly lower triangle, ones on the diagonal."""
     n = lu.shape[-1]
-    return lu * triangle_mask(n, lower=True, strict=True) + np.eye(n)
+    return strictly_lower(lu) + np.eye(n)
 
 
-def upper(lu):
-    return lu * triangle_mask(lu.shape[-1], lower=False)
+def strictly_lower(m):
+    return m * triangle_mask(m.shape[-1], lower=True, strict=True)
 
 
-def _right_solve_upper(m, lu):
-    """M U^-1, with U the upper triangle of lu: (U^-T M^T)^T."""
-    return matrix_transpose(solve_triangular(lu, matrix_transpose(m), trans=1, lower=False,
-                                             unit_diagonal=False))
+def upper(m):
+    return m * triangle_mask(m.shape[-1], lower=False)
+
+
+def _times_inverse_upper(m, lu, transposed):
+    """M U^-1 = (U^-T M^T)^T, or M U^-T = (U^-1 M^T)^T, with U the upper triangle of lu."""
+    return matrix_transpose(solve_triangular(lu, matrix_transpose(m), trans=0 if transposed
+                                             else 1, lower=False, unit_diagonal=False))
 
 
 def _lu_factor_jvp(a, out, da):
     lu, pivots = lu_parts(out)
     n = lu.shape[-1]
     permuted = matmul(matrix_transpose(pivot_permutation(pivots)), da)       # P^T dA
-    x = _right_solve_upper(solve_triangular(lu, permuted, trans=0, lower=True,
-                                            unit_diagonal=True), lu)          # L^-1 P^T dA U^-1
-    d_lu = matmul(unit_lower(lu), x * triangle_mask(n, lower=True, strict=True)) + \
-        matmul(upper(x), upper(lu))
+    x = _times_inverse_upper(solve_triangular(lu, permuted, trans=0, lower=True,
+                                              unit_diagonal=True), lu, transposed=False)
+    # x = L^-1 P^T dA U^-1; L strictly_lower(x) is strictly lower and upper(x) U upper, so
+    # their sum is the packed tangent
+    d_lu = matmul(unit_lower(lu), strictly_lower(x)) + matmul(upper(x), upper(lu))
     return concatenate(d_lu, np.zeros(tuple(lu.shape[:-2]) + (1, n)), axis=len(lu.shape) - 2)
 
 
@@ -200,17 +206,10 @@ def _lu_factor_vjp(a, out, ct):
     lu, pivots = lu_parts(out)
     n = lu.shape[-1]
     ct_lu = getitem(ct, index=(Ellipsis, slice(0, n), slice(None)))    # the pivots' row: flat
-    x_bar = matmul(matrix_transpose(unit_lower(lu)), ct_lu) * \
-        triangle_mask(n, lower=True, strict=True) + \
+    x_bar = strictly_lower(matmul(matrix_transpose(unit_lower(lu)), ct_lu)) + \
         upper(matmul(ct_lu, matrix_transpose(upper(lu))))
     left = solve_triangular(lu, x_bar, trans=1, lower=True, unit_diagonal=True)   # L^-T Xbar
-    return matmul(pivot_permutation(pivots), _right_solve_upper_transposed(left, lu))
-
-
-def _right_solve_upper_transposed(m, lu):
-    """M U^-T: (U^-1 M^T)^T."""
-    return matrix_transpose(solve_triangular(lu, matrix_transpose(m), trans=0, lower=False,
-                                             unit_diagonal=False))
+    return matmul(pivot_permutation(pivots), _times_inverse_upper(left, lu, transposed=True))
 
 
 lu_factor = defprimitive(
