@@ -183,8 +183,8 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
 
 
 def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
-    """(P, L, U) with A = P L U, or (P L, U) for permute_l; P a constant-valued permutation
-    matrix computed at run time (derivative zero)."""
+    """(P, L, U) with A = P L U, or (P L, U) for permute_l; P is computed when the program
+    runs, from the pivots (derivative zero)."""
     if p_indices:
         raise UnsupportedFunctionError(
             f"scipy.linalg.lu(..., p_indices=True) on a traced value{where()}The row indices "
