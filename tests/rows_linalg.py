@@ -18,9 +18,10 @@ TABLE = {"Linear algebra": [
      D),
     ("scipy.linalg.cholesky", "sl.cholesky(x + x.T)", "spd", "cholesky", D),
     ("scipy.linalg.cho_factor", "np.triu(sl.cho_factor(x + x.T)[0])", "spd", "cholesky", D),
-    ("scipy.linalg.cho_solve", "sl.cho_solve(sl.cho_factor(x + x.T), Y3)", "spd", "solve", D),
+    ("scipy.linalg.cho_solve", "sl.cho_solve(sl.cho_factor(x + x.T), Y3)", "spd",
+     "solve_triangular", D),
     ("scipy.linalg.cho_solve", "sl.cho_solve((np.linalg.cholesky(x + x.T), True), Y3)", "spd",
-     "solve", D),
+     "solve_triangular", D),
     ("scipy.linalg.eigh", "sl.eigh(x + x.T, eigvals_only=True)", "m", "eigvalsh", D),
     ("scipy.linalg.eigh", "sl.eigh(x + x.T)[0]", "m", "eigvalsh", D),
 ]}

@@ -127,11 +127,13 @@ def test_scipy_special_and_linalg_through_conversions():
     np.testing.assert_allclose(
         ad.grad(lambda d: np.sum(scipy.linalg.inv(A + np.diag(d))))(np.zeros(3)),
         -np.diag(np.linalg.inv(A).T @ np.ones((3, 3)) @ np.linalg.inv(A).T), rtol=1e-12)
-    np.testing.assert_allclose(     # cho_solve has optiad's rules now; lu_solve does not yet
-        ad.grad(lambda b: np.sum(scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), b)))(x),
-        np.linalg.solve(A, np.ones(3)), rtol=1e-12)
-    with pytest.raises(OptiadError, match="scipy.linalg.lu_solve"):
-        ad.grad(lambda b: np.sum(scipy.linalg.lu_solve(scipy.linalg.lu_factor(A), b)))(x)
+    for kind in ("cho", "lu"):     # looked up during the trace: optiad's rules
+        np.testing.assert_allclose(
+            ad.grad(lambda b: np.sum(getattr(scipy.linalg, f"{kind}_solve")(
+                getattr(scipy.linalg, f"{kind}_factor")(A), b)))(x),
+            np.linalg.solve(A.T, np.ones(3)), rtol=1e-12)
+    with pytest.raises(OptiadError, match="scipy.linalg.sqrtm"):
+        ad.grad(lambda b: np.sum(scipy.linalg.sqrtm(A + np.diag(b))))(x)
     # outside a trace SciPy and NumPy are untouched
     assert np.asarray is np.asarray and scipy.linalg.solve(A, x).shape == (3,)
     assert np.asarray.__module__ == "numpy"

@@ -149,8 +149,8 @@ def calls_compiled_code(x):
     return compiled_total(x) * 2.0
 
 
-def solves_with_cholesky(x):
-    return np.sum(scipy.linalg.lu_solve(scipy.linalg.lu_factor(A), x))
+def takes_a_square_root(x):
+    return np.sum(scipy.linalg.sqrtm(A + np.diag(x)))
 
 
 def gradient_call(f):
@@ -241,10 +241,11 @@ CASES = {
          ("needs concrete numbers in memory", "defprimitive"), "return compiled_total(x) * 2.0"),
     ],
     "a `scipy.linalg` function other than `solve`, `inv`, `det`, `norm`, `cholesky`, "
-    "`cho_factor`, `cho_solve`, `eigh` on a traced value": [
-        (ad.UnsupportedFunctionError, gradient_call(solves_with_cholesky),
-         ("scipy.linalg.lu_solve", "np.linalg.solve"),
-         "return np.sum(scipy.linalg.lu_solve("),
+    "`cho_factor`, `cho_solve`, `eigh`, `expm`, `solve_triangular`, `lu_factor`, `lu_solve`, "
+    "`lu` on a traced value": [
+        (ad.UnsupportedFunctionError, gradient_call(takes_a_square_root),
+         ("scipy.linalg.sqrtm", "np.linalg.solve"),
+         "return np.sum(scipy.linalg.sqrtm("),
     ],
 }
 FLAT = [(row, *case) for row, cases in CASES.items() for case in cases]

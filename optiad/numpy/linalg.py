@@ -8,13 +8,15 @@ import numpy as np
 from optiad.errors import UnsupportedFunctionError, where as _where
 from optiad.numpy.base import axes_of, elementwise as _elementwise, operand
 from optiad.numpy.elementwise import power, where
+from optiad.numpy.matrix_functions import matrix_power, multi_dot
 from optiad.numpy.reductions import max, min, sum
 from optiad.numpy.shapes import reshape, transpose
 from optiad.primitives import elementwise as E, factorizations as F, linalg as L, \
     reductions as R
 
 
-__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "eigvalsh", "eigh"]
+__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "eigvalsh", "eigh",
+           "matrix_power", "multi_dot"]
 
 # NumPy 2's named results (namedtuples: r[0] and r.logabsdet both work)
 SlogdetResult = getattr(np.linalg, "_linalg").SlogdetResult
