@@ -1,5 +1,6 @@
-"""optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigvalsh, eigh (what
-np.linalg and scipy.linalg calls on traced values reach)."""
+"""optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigvalsh, eigh, and
+decompositions.py's qr, svd, svdvals, lstsq, pinv (what np.linalg and scipy.linalg calls on
+traced values reach)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where as _where
 from optiad.numpy.base import axes_of, elementwise as _elementwise, operand
+from optiad.numpy.decompositions import lstsq, pinv, qr, svd, svdvals
 from optiad.numpy.elementwise import power, where
 from optiad.numpy.reductions import max, min, sum
 from optiad.numpy.shapes import reshape, transpose
@@ -14,7 +16,8 @@ from optiad.primitives import elementwise as E, factorizations as F, linalg as L
     reductions as R
 
 
-__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "eigvalsh", "eigh"]
+__all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "eigvalsh", "eigh", "qr", "svd",
+           "svdvals", "lstsq", "pinv"]
 
 # NumPy 2's named results (namedtuples: r[0] and r.logabsdet both work)
 SlogdetResult = getattr(np.linalg, "_linalg").SlogdetResult

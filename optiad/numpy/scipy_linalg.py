@@ -10,7 +10,7 @@ takes SciPy's signature and computes with optiad.numpy.linalg; modules with more
 from __future__ import annotations
 
 from optiad.errors import UnsupportedFunctionError, where
-from optiad.numpy import linalg, shapes
+from optiad.numpy import decompositions, linalg, shapes
 from optiad.numpy.arrays import tril, triu
 
 
@@ -56,3 +56,4 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, **options):
 # scipy.linalg name -> the rule a call with a traced argument runs
 RULES = {"solve": solve, "inv": inv, "det": det, "norm": norm, "cholesky": cholesky,
          "cho_factor": cho_factor, "cho_solve": cho_solve, "eigh": eigh}
+RULES.update(decompositions.SCIPY_RULES)
