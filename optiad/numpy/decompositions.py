@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from optiad.errors import UnsupportedFunctionError, where
+from optiad.errors import ShapeError, UnsupportedFunctionError, where
 from optiad.numpy.base import operand
 from optiad.numpy import reductions
 from optiad.numpy.shapes import concatenate, reshape
@@ -80,6 +80,9 @@ def scipy_qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False,
 # ---- SVD ------------------------------------------------------------------------------------
 def _svd(a, full_matrices, compute_uv, driver):
     a = operand(a)
+    if np.ndim(a) < 2:
+        raise ShapeError(f"linalg.svd needs a matrix (or a stack of them), got shape "
+                         f"{np.shape(a)}{where()}")
     m, n = np.shape(a)[-2:]
     full = bool(full_matrices) and compute_uv and m != n    # square: full is thin
     s = D.svd_values(a, full=full, driver=driver)

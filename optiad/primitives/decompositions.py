@@ -128,8 +128,12 @@ def _check_full_rank(residuals, values, rtol):
 full_rank_residuals = defprimitive(
     "full_rank_residuals", impl=_check_full_rank,
     shape=lambda res, s, rtol: (tuple(res.shape), np.dtype(np.float64)),
-    jvp=[lambda res, s, out, d, rtol: d, lambda res, s, out, ds, rtol: Zero(out.shape)],
-    vjp=[lambda res, s, out, ct, rtol: ct, lambda res, s, out, ct, rtol: Zero(s.shape)],
+    # the rules check too: a derivative program that never computes the residuals' value
+    # (a gradient) must still refuse them
+    jvp=[lambda res, s, out, d, rtol: full_rank_residuals(d, s, rtol=rtol),
+         lambda res, s, out, ds, rtol: Zero(out.shape)],
+    vjp=[lambda res, s, out, ct, rtol: full_rank_residuals(ct, s, rtol=rtol),
+         lambda res, s, out, ct, rtol: Zero(s.shape)],
     library=LAPACK, no_symbolic=NUMERIC,
     doc="lstsq's residuals, checked to come from a matrix of full column rank")
 
