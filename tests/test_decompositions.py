@@ -218,6 +218,16 @@ def test_a_zero_singular_value_of_a_tall_matrix():
                                u[:, :2] @ v[:, :2].T, atol=1e-12)
 
 
+def test_matrix_norms_of_singular_values_at_repeated_and_zero_values():
+    np.testing.assert_allclose(ad.grad(lambda a: np.linalg.norm(a, "nuc"))(REPEATED),
+                               U_REPEATED @ V_REPEATED.T, atol=1e-12)
+    singular, u, v = with_singular_values([3.0, 1.0, 0.0], 3, seed=2)
+    np.testing.assert_allclose(ad.grad(lambda a: np.linalg.norm(a, 2))(singular),
+                               np.outer(u[:, 0], v[:, 0]), atol=1e-12)
+    gradient = ad.grad(lambda a: np.linalg.norm(a, -2))(singular)   # a corner: u_3 v_3^T
+    np.testing.assert_allclose(np.abs(gradient), np.abs(np.outer(u[:, 2], v[:, 2])), atol=1e-8)
+
+
 # ---- the complements of full_matrices=True and mode="complete" ----------------------------------
 @pytest.mark.parametrize("factor", [lambda a: np.linalg.svd(a).U,
                                     lambda a: np.linalg.qr(a, mode="complete").Q,

@@ -96,13 +96,10 @@ def _drop(value, axes):
 
 
 def _singular_value_norm(x, ord, rows, cols, keepdims):
-    """'nuc', 2, -2 from the singular values, sqrt(eigvalsh(A^T A)) (A the matrices at rows,
-    cols): exact while A has full rank; a zero singular value has an infinite derivative."""
+    """'nuc', 2, -2 from the singular values of the matrices at rows, cols: exact at repeated
+    singular values, and finite at zero ones (d s_i = u_i^T dA v_i, LAPACK's vectors)."""
     order = [i for i in range(np.ndim(x)) if i not in (rows, cols)] + [rows, cols]
-    a = transpose(x, order)
-    wide = np.shape(a)[-2] < np.shape(a)[-1]       # the smaller Gram matrix: no extra zeros
-    gram = L.matmul(a, L.matrix_transpose(a)) if wide else L.matmul(L.matrix_transpose(a), a)
-    values = _elementwise(E.sqrt, _elementwise(E.maximum, F.eigvalsh(gram), 0.0))
+    values = svdvals(transpose(x, order))
     result = {"nuc": sum, 2: max, -2: min}[ord](values, axis=-1)
     if keepdims:
         shape = list(np.shape(x))

@@ -68,6 +68,15 @@ def _eye_minus(p, q):
 
 
 # ---- checks: identity in value and derivative, an error where the derivative is undefined ----
+def defcheck(name, check, doc):
+    """A primitive that is its input, in value and derivative, once check(value, **params) has
+    run on the value (at run time: the trace sees no values) and raised where it should."""
+    return defprimitive(
+        name, impl=check, shape=lambda x, **params: (tuple(x.shape), np.dtype(np.float64)),
+        jvp=[lambda x, out, dx, **params: dx], vjp=[lambda x, out, ct, **params: ct],
+        library=LAPACK, no_symbolic=NUMERIC, doc=doc)
+
+
 def _check_singular_values(values, nonzero):
     values = np.asarray(values)
     scale = RELATIVE_ZERO * values[..., :1]
@@ -86,13 +95,9 @@ def _check_singular_values(values, nonzero):
     return values
 
 
-distinct_singular_values = defprimitive(
-    "distinct_singular_values", impl=_check_singular_values,
-    shape=lambda s, nonzero: (tuple(s.shape), np.dtype(np.float64)),
-    jvp=[lambda s, out, ds, nonzero: ds], vjp=[lambda s, out, ct, nonzero: ct],
-    library=LAPACK, no_symbolic=NUMERIC,
-    doc="the singular values, checked to be distinct (and nonzero if asked): the singular "
-        "vectors' rules")
+distinct_singular_values = defcheck(
+    "distinct_singular_values", _check_singular_values,
+    "the singular values, checked to be distinct (and nonzero if asked): the vectors' rules")
 
 
 def _check_triangle(r):
@@ -108,11 +113,8 @@ def _check_triangle(r):
     return r
 
 
-nonsingular_triangle = defprimitive(
-    "nonsingular_triangle", impl=_check_triangle,
-    shape=lambda r: (tuple(r.shape), np.dtype(np.float64)),
-    jvp=[lambda r, out, dr: dr], vjp=[lambda r, out, ct: ct], library=LAPACK,
-    no_symbolic=NUMERIC, doc="QR's square R, checked to have no zero on its diagonal")
+nonsingular_triangle = defcheck("nonsingular_triangle", _check_triangle,
+                                "QR's square R, checked to have no zero on its diagonal")
 
 
 def _check_full_rank(residuals, values, rtol):
@@ -194,13 +196,13 @@ def _left_cotangent(u, s, v, u_bar):
     return matmul(left, matrix_transpose(v))
 
 
-def complement_tangent(basis, complement, d_basis):
+def _complement_tangent(basis, complement, d_basis):
     """The minimal-rotation complement's tangent: dC = -B (dB^T C), so that C^T dC = 0."""
     return -matmul(basis, matmul(matrix_transpose(d_basis), complement))
 
 
-def complement_cotangent(basis, complement, complement_bar):
-    """The transpose of complement_tangent: its contribution to Bbar."""
+def _complement_cotangent(basis, complement, complement_bar):
+    """The transpose of _complement_tangent: its contribution to Bbar."""
     return -matmul(complement, matmul(matrix_transpose(complement_bar), basis))
 
 
@@ -210,7 +212,7 @@ def _with_complement_tangent(vectors, k, tangent):
     d_basis = tangent(basis)
     if vectors.shape[-1] == k:
         return d_basis
-    d_complement = complement_tangent(basis, vectors[..., k:], d_basis)
+    d_complement = _complement_tangent(basis, vectors[..., k:], d_basis)
     return concatenate(d_basis, d_complement, axis=_last_axis(vectors))
 
 
@@ -218,7 +220,7 @@ def _basis_bar(vectors, k, ct):
     """Bbar of the thin basis from the cotangent of all the columns of `vectors`."""
     if vectors.shape[-1] == k:
         return ct
-    return ct[..., :k] + complement_cotangent(vectors[..., :k], vectors[..., k:], ct[..., k:])
+    return ct[..., :k] + _complement_cotangent(vectors[..., :k], vectors[..., k:], ct[..., k:])
 
 
 def _checked_values(a, full, driver, nonzero):
