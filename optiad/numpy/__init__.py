@@ -9,6 +9,8 @@ can also be called explicitly.  On ordinary arrays they simply compute with NumP
     reductions.py   sum, max, mean, var, std, logsumexp, diff, trace, ...
     products.py     matmul, dot, inner, outer, einsum, tensordot
     linalg.py       optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigh
+    decompositions.py  qr, svd, svdvals, lstsq, pinv (re-exported by linalg) and their
+                    scipy.linalg rules
     shapes.py       reshape, transpose, stack, flip, repeat, indexing, item assignment, copies
     padding.py      pad (every mode but a callable one)
     ufunc_methods.py  np.add.reduce, .accumulate, .outer, .at (in-place, repeated indices)

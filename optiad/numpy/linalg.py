@@ -1,5 +1,6 @@
-"""optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigvalsh, eigh (what
-np.linalg and scipy.linalg calls on traced values reach)."""
+"""optiad.numpy.linalg: solve, inv, det, slogdet, norm, cholesky, eigvalsh, eigh, and
+decompositions.py's qr, svd, svdvals, lstsq, pinv (what np.linalg and scipy.linalg calls on
+traced values reach)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where as _where
 from optiad.numpy.base import axes_of, elementwise as _elementwise, operand
+from optiad.numpy.decompositions import lstsq, pinv, qr, svd, svdvals
 from optiad.numpy.elementwise import power, where
 from optiad.numpy.matrix_functions import matrix_power, multi_dot
 from optiad.numpy.reductions import max, min, sum
@@ -16,7 +18,7 @@ from optiad.primitives import elementwise as E, factorizations as F, linalg as L
 
 
 __all__ = ["solve", "inv", "det", "slogdet", "norm", "cholesky", "eigvalsh", "eigh",
-           "matrix_power", "multi_dot"]
+           "matrix_power", "multi_dot", "qr", "svd", "svdvals", "lstsq", "pinv"]
 
 # NumPy 2's named results (namedtuples: r[0] and r.logabsdet both work)
 SlogdetResult = getattr(np.linalg, "_linalg").SlogdetResult
@@ -95,13 +97,10 @@ def _drop(value, axes):
 
 
 def _singular_value_norm(x, ord, rows, cols, keepdims):
-    """'nuc', 2, -2 from the singular values, sqrt(eigvalsh(A^T A)) (A the matrices at rows,
-    cols): exact while A has full rank; a zero singular value has an infinite derivative."""
+    """'nuc', 2, -2 from the singular values of the matrices at rows, cols: exact at repeated
+    singular values, and finite at zero ones (d s_i = u_i^T dA v_i, LAPACK's vectors)."""
     order = [i for i in range(np.ndim(x)) if i not in (rows, cols)] + [rows, cols]
-    a = transpose(x, order)
-    wide = np.shape(a)[-2] < np.shape(a)[-1]       # the smaller Gram matrix: no extra zeros
-    gram = L.matmul(a, L.matrix_transpose(a)) if wide else L.matmul(L.matrix_transpose(a), a)
-    values = _elementwise(E.sqrt, _elementwise(E.maximum, F.eigvalsh(gram), 0.0))
+    values = svdvals(transpose(x, order))
     result = {"nuc": sum, 2: max, -2: min}[ord](values, axis=-1)
     if keepdims:
         shape = list(np.shape(x))

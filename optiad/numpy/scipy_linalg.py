@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where
-from optiad.numpy import linalg, matrix_functions, shapes
+from optiad.numpy import decompositions, linalg, matrix_functions, shapes
 from optiad.numpy.arrays import tril, triu
 from optiad.numpy.base import operand
 from optiad.numpy.elementwise import divide
@@ -102,4 +102,5 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, **options):
 # scipy.linalg name -> the rule a call with a traced argument runs
 RULES = {"solve": solve, "inv": inv, "det": det, "norm": norm, "cholesky": cholesky,
          "cho_factor": cho_factor, "cho_solve": cho_solve, "eigh": eigh}
+RULES.update(decompositions.SCIPY_RULES)
 RULES.update(matrix_functions.SCIPY_RULES)
