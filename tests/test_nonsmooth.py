@@ -105,3 +105,32 @@ def test_a_zero_times_an_infinite_partial_stays_zero():
     assert ad.grad(lambda x: 0.0 * np.sqrt(x))(0.0) == 0.0
     # but a genuinely infinite derivative is reported as such
     assert ad.grad(np.sqrt)(0.0) == np.inf
+
+
+@pytest.mark.parametrize("pair", [np.fmax, np.fmin])
+def test_fmax_fmin_split_ties_and_ignore_nan(pair):
+    x = np.array([1.0, 2.0, np.nan, 3.0])
+    y = np.array([1.0, np.nan, 4.0, 5.0])
+    gx, gy = ad.grad(lambda a, b: np.sum(pair(a, b)), argnums=(0, 1))(x, y)
+    last = (0.0, 1.0) if pair is np.fmax else (1.0, 0.0)
+    np.testing.assert_array_equal(gx, [0.5, 1.0, 0.0, last[0]])
+    np.testing.assert_array_equal(gy, [0.5, 0.0, 1.0, last[1]])
+    _, tangent = ad.jvp(lambda a: pair(a, y), (x,), (np.ones(4),))
+    np.testing.assert_array_equal(tangent, gx)
+
+
+def test_infinity_norm_and_ufunc_reductions_split_ties_evenly():
+    x = np.array([-3.0, 1.0, 3.0])
+    np.testing.assert_allclose(ad.grad(lambda v: np.linalg.norm(v, np.inf))(x), [-0.5, 0, 0.5])
+    y = np.array([2.0, 5.0, 5.0])
+    np.testing.assert_allclose(ad.grad(lambda v: np.maximum.reduce(v))(y), [0, 0.5, 0.5])
+    np.testing.assert_allclose(ad.grad(lambda v: np.sum(np.minimum.outer(v, v)))(y),
+                               ad.grad(lambda v: np.sum(np.minimum(v[:, None], v)))(y))
+
+
+def test_select_takes_the_first_true_choice_and_nan_to_num_is_flat_where_replaced():
+    x = np.array([-2.0, 0.5, 3.0])
+    g = ad.grad(lambda v: np.sum(np.select([v > 0, v > 1], [v ** 2, 10 * v], -v)))(x)
+    np.testing.assert_array_equal(g, [-1.0, 1.0, 6.0])
+    g = ad.grad(lambda v: np.sum(np.nan_to_num(np.log(v), neginf=-5.0)))(np.array([0.0, 2.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.5])
