@@ -78,7 +78,8 @@ def _assemble(pieces, leading_shape, trailing_shape, pieces_are_rows):
 def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis, keep, finish):
     """The derivative from the numba backend's one-kernel sweep over all unit directions, or
     None: numpy backend, tracers (a nested transform), or a derived graph whose direction part
-    needs a library step -- then the chunked directions below run instead.
+    needs a library step or is too long for one kernel -- then the chunked directions below
+    run instead.
 
     build(base graph) gives the single-direction graph, `keep` the slice of its outputs the
     sweep produces, finish(results) the user's arrays.  Calls whose arguments are plain float64
@@ -98,6 +99,7 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
             graph = Graph(graph.invars, graph.eqns, graph.outvars[keep])
             if sweepable(graph, len(offsets)):
                 program = SweepProgram(graph, offsets, count, axis)
+                program = program if program.fits else None
         cache[cache_key] = program
     sweep = cache[cache_key]
     if sweep is None:

@@ -38,6 +38,15 @@ from optiad.primitives.linalg import matmul
 from optiad.primitives.shape import getitem, is_advanced, reshape
 
 _PLAN_COUNTER = itertools.count()
+# Numba's compile time grows faster than the kernel's length (measured here: 46 lines 0.9 s,
+# 590 lines 13 s, 2,080 lines 115 s), so a long run of equations is written as several kernels
+# of at most this many lines (about 1 s each), and a direction sweep longer than
+# MAX_SWEEP_LINES runs as chunks of directions through such kernels instead.  Graphs of tiny
+# matrices (a derivative through an SVD) reach these sizes; large-array graphs do not.
+MAX_KERNEL_LINES = 150
+MAX_SWEEP_LINES = 300
+# Arrays up to this size count as tiny for kernel_flags (a 32 x 32 matrix)
+TINY_ARRAY_SIZE = 1024
 
 
 def use_kernel(eqn) -> bool:
@@ -45,6 +54,26 @@ def use_kernel(eqn) -> bool:
     if eqn.primitive.vectorized and eqn.out.size >= VECTORIZED_MIN_SIZE:
         return False
     return compilable(eqn)
+
+
+def kernel_flags(eqns) -> list[bool]:
+    """use_kernel for each equation, with one rule across the graph: where the graph runs
+    library steps with a stated reason (factorizations, SciPy, einsum, sort...), its work on
+    tiny arrays runs as NumPy steps too.  Such graphs (a Hessian through an SVD of a 3 x 4
+    matrix) are hundreds of small-matrix operations between LAPACK calls; compiled, they cost
+    tens of seconds of Numba time to save about a microsecond each per call."""
+    flags = [use_kernel(e) for e in eqns]
+    if tiny_work_in_numpy(eqns):
+        flags = [flag and not tiny(e) for flag, e in zip(flags, eqns)]
+    return flags
+
+
+def tiny_work_in_numpy(eqns) -> bool:
+    return any(e.primitive.library for e in eqns)
+
+
+def tiny(eqn) -> bool:
+    return all(a.size <= TINY_ARRAY_SIZE for a in [*eqn.inputs, eqn.out])
 
 
 def schedule(eqns, in_kernel):
@@ -101,7 +130,7 @@ class LibraryStep:
 
 def partition(graph: Graph):
     """[KernelStep | LibraryStep] in an order that evaluates the graph."""
-    flags = [use_kernel(e) for e in graph.eqns]
+    flags = kernel_flags(graph.eqns)
     # A view read only by library steps stays a NumPy view (free) instead of a kernel's copy.
     readers: dict[int, list] = {}
     for k, eqn in enumerate(graph.eqns):
@@ -222,7 +251,15 @@ class _PlanWriter:
                    id(e.out) in self.graph_outputs]
         fresh = [v for v in outputs if id(v) in self.graph_outputs]
         source = generate("kernel", eqns, inputs, outputs, fresh_outputs=fresh)
-        function = f"kernel_{position}"
+        if len(eqns) > 1 and source.text.count("\n") > MAX_KERNEL_LINES:
+            # Two kernels, in order (the run is in topological order): the first hands the
+            # second what it reads.
+            first, second = eqns[:len(eqns) // 2], eqns[len(eqns) // 2:]
+            self.kernel_step(position, first,
+                             read_later | {id(a) for e in second for a in e.inputs})
+            self.kernel_step(position, second, read_later)
+            return
+        function = f"kernel_{position}_{len(self.kernels)}"
         self.namespace[function] = load_kernel(source.text, "kernel")
         self.kernels.append(source)
         arguments = [self.name(a) if a.shape else
@@ -313,6 +350,10 @@ class SweepProgram:
         self.order = [next(k for k, u in enumerate(unique) if u is v) for v in graph.outvars]
         sweep = Sweep(list(zip(units, unit_offsets)), unique, count, axis)
         self.source = generate("kernel", eqns, self.inputs, [], sweep=sweep)
+        # Too long to compile in reasonable time: the caller runs chunks of directions instead
+        self.fits = self.source.text.count("\n") <= MAX_SWEEP_LINES
+        if not self.fits:
+            return
         self.kernel = load_kernel(self.source.text, "kernel")
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
@@ -344,9 +385,11 @@ def _array_literals(eqns):
 
 def sweepable(graph: Graph, n_directions_inputs: int) -> bool:
     """Can the direction part run as one kernel (every equation that depends on a direction
-    input compiles, and every output is computed)?"""
+    input compiles and is not tiny work kernel_flags leaves to NumPy, and every output is
+    computed)?"""
     _, direction = split_by_direction(graph.eqns, graph.invars[-n_directions_inputs:])
-    return all(compilable(e) for e in direction) and \
+    in_numpy = tiny_work_in_numpy(graph.eqns)
+    return all(compilable(e) and not (in_numpy and tiny(e)) for e in direction) and \
         all(isinstance(v, Var) for v in graph.outvars)
 
 
