@@ -33,6 +33,12 @@ from benchmarks.peers import (
 
 REPEATS = 7
 MIN_REPEAT_SECONDS = 0.05
+# OpenBLAS's idle threads spin for about 2^28 cycles (~0.1 s) before they sleep.  NumPy and
+# SciPy each bundle an OpenBLAS, JAX has its own pool: on 2 cores, a tool timed right after
+# another one's BLAS work shares the machine with those spinners (measured on the GP case:
+# JAX's gradient 43 ms interleaved, 1.8 ms after a pause).  Cases with settle_blas pause this
+# long before each timed batch.
+BLAS_SETTLE_SECONDS = 0.25
 
 
 def _batch(function, args, number):
@@ -42,7 +48,7 @@ def _batch(function, args, number):
     return (time.perf_counter() - start) / number
 
 
-def measure_side_by_side(functions, args):
+def measure_side_by_side(functions, args, settle=0.0):
     """Time several functions in turns: repeat r of every function runs before repeat r + 1 of
     any, so drift on the machine (frequency, neighbours) hits all tools alike and the ratios
     stay fair.  Returns ({name: (timing dict, first result)}, {name: why it failed}): a tool
@@ -63,6 +69,7 @@ def measure_side_by_side(functions, args):
     running = {name: f for name, f in functions.items() if name not in failed}
     for _ in range(REPEATS):
         for name, function in running.items():
+            time.sleep(settle)
             times[name].append(_batch(function, args, numbers[name]))
     timings = {}
     for name in running:
@@ -113,7 +120,8 @@ def run_case(case, size):
                          reason.startswith("not applicable")})
         else:
             functions[tool] = function
-    timings, failed = measure_side_by_side(functions, args)
+    timings, failed = measure_side_by_side(
+        functions, args, BLAS_SETTLE_SECONDS if case.settle_blas else 0.0)
     for tool, reason in failed.items():
         rows.append({"case": case.name, "size": size, "tool": tool, "absent": True,
                      "reason": reason, "not_applicable": True})

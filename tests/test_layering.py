@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent / "optiad"
 # `optiad` (its __init__, the public API) sits above everything.
 LAYERS = [
     ("leaves", ["optiad.errors", "optiad.ir", "optiad.printing", "optiad.debug",
-                "optiad.version"]),
+                "optiad.version", "optiad.blas_threads"]),
     ("primitive records and tracing", ["optiad.tracing", "optiad.primitives.core",
                                        "optiad.primitives.elementwise",
                                        "optiad.primitives.reductions",

@@ -27,6 +27,7 @@ from functools import partial
 
 import numpy as np
 
+from optiad.blas_threads import scipy_single_threaded
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import VECTORIZED_MIN_SIZE
 from optiad.codegen.emitters import VIEWS, compilable
@@ -283,6 +284,10 @@ class _PlanWriter:
             self.namespace["_scratch_lock"] = threading.Lock()
             body.append(indent + "with _scratch_lock:")
             indent += "    "
+        if any(uses_blas(k) for k in self.kernels):   # see optiad/blas_threads.py
+            self.namespace["_scipy_single_threaded"] = scipy_single_threaded
+            body.append(indent + "with _scipy_single_threaded():")
+            indent += "    "
         if self.uses_numpy:   # NumPy steps may divide by zero etc. exactly like the kernels
             body.append(indent + "with np.errstate(all='ignore'):")
             indent += "    "
@@ -294,6 +299,11 @@ class _PlanWriter:
         kernels = "".join(f"# optiad: kernel\n{k.text}" for k in self.kernels)
         debug_print(3, f"generated plan {filename}", source + kernels)
         return source, self.namespace["plan"]
+
+
+def uses_blas(source) -> bool:
+    """Does the kernel call BLAS (np.dot, which Numba binds to SciPy's BLAS)?"""
+    return "np.dot(" in source.text
 
 
 def _writes_into(eqn) -> bool:
@@ -355,6 +365,8 @@ class SweepProgram:
         if not self.fits:
             return
         self.kernel = load_kernel(self.source.text, "kernel")
+        self.blas_threads = scipy_single_threaded if uses_blas(self.source) else \
+            contextlib.nullcontext
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
         self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]
@@ -368,7 +380,7 @@ class SweepProgram:
             leading = list(leading)
             for k in self.scalar_inputs:
                 leading[k] = float(leading[k])
-        with self.lock:     # the scratch buffers in self.constants serve one call at a time
+        with self.lock, self.blas_threads():   # the scratch buffers serve one call at a time
             results = self.kernel(*leading, *self.constants)
         return [results[k] for k in self.order]
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optiad.blas_threads import scipy_single_threaded
 from optiad.errors import OptiadError, ShapeError, where
 from optiad.primitives.core import Zero, defprimitive
 from optiad.primitives.elementwise import divide, select
@@ -146,8 +147,9 @@ def _svd(a, full, driver, compute_uv=True):
     if driver is None:
         return np.linalg.svd(a, full_matrices=full, compute_uv=compute_uv)
     import scipy.linalg
-    return scipy.linalg.svd(a, full_matrices=full, compute_uv=compute_uv,
-                            lapack_driver=driver)
+    with scipy_single_threaded():
+        return scipy.linalg.svd(a, full_matrices=full, compute_uv=compute_uv,
+                                lapack_driver=driver)
 
 
 def _values_shape(a, full, driver):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from optiad.blas_threads import scipy_single_threaded
 from optiad.errors import OptiadError, ShapeError, where
 from optiad.primitives.core import defprimitive
 from optiad.primitives.linalg import (LAPACK, NUMERIC, _column, _drop_last, _square_check,
@@ -44,6 +45,11 @@ def _last_two(x):
 
 
 # ---- expm ---------------------------------------------------------------------------------------
+def _expm_impl(a):
+    with scipy_single_threaded():
+        return scipy.linalg.expm(np.asarray(a))
+
+
 def _frechet(a, e):
     """L(A, E): the top-right block of expm([[A, E], [0, A]])."""
     n = a.shape[-1]
@@ -55,7 +61,7 @@ def _frechet(a, e):
 
 
 expm = defprimitive(
-    "expm", impl=lambda a: scipy.linalg.expm(np.asarray(a)),
+    "expm", impl=_expm_impl,
     shape=_square_shape("scipy.linalg.expm"),
     jvp=[lambda a, out, da: _frechet(a, da)],
     vjp=[lambda a, out, ct: _frechet(matrix_transpose(a), ct)],
@@ -77,8 +83,9 @@ def _solve_triangular_impl(a, b, trans, lower, unit_diagonal):
         shape = b.shape
         b = np.moveaxis(b, -2, 0).reshape(shape[-2], -1)
     try:
-        x = scipy.linalg.solve_triangular(a, b, trans=trans, lower=lower,
-                                          unit_diagonal=unit_diagonal, check_finite=False)
+        with scipy_single_threaded():
+            x = scipy.linalg.solve_triangular(a, b, trans=trans, lower=lower,
+                                              unit_diagonal=unit_diagonal, check_finite=False)
         return np.moveaxis(x.reshape((shape[-2],) + shape[:-2] + shape[-1:]), 0, -2) \
             if stacked else x
     except np.linalg.LinAlgError as error:
@@ -154,7 +161,8 @@ solve_triangular = defprimitive(
 
 # ---- LU -----------------------------------------------------------------------------------------
 def _lu_factor_impl(a):
-    lu, piv = scipy.linalg.lu_factor(np.asarray(a), check_finite=False)
+    with scipy_single_threaded():
+        lu, piv = scipy.linalg.lu_factor(np.asarray(a), check_finite=False)
     return np.concatenate([lu, piv[..., None, :].astype(lu.dtype)], axis=-2)
 
 
