@@ -102,3 +102,23 @@ def test_concurrent_callers_restore_the_setting_once_all_have_left(monkeypatch):
         assert pool.num_threads == 4 and blas_threads._state["depth"] == 0
     finally:
         release.set()
+
+
+def _program(fn, *args):
+    from optiad.codegen.plan import NumbaProgram
+    return NumbaProgram(ad.trace(fn)(*args))
+
+
+def test_a_plan_limits_scipy_only_where_kernels_blas_meets_numpy_blas():
+    rng = np.random.default_rng(1)
+    tall, w = rng.standard_normal((100, 20)), rng.standard_normal(20)     # np.dot in a kernel
+    big = rng.standard_normal((60, 60))                                # NumPy's matmul step
+    kernels_only = _program(lambda w: np.sum(np.tanh(tall @ w)), w)
+    mixed = _program(lambda w: np.sum(np.tanh(tall @ w)) + np.sum((big * w[0]) @ big), w)
+    for program in (kernels_only, mixed):
+        assert any("np.dot(" in kernel.text for kernel in program.kernels)
+    # alone, the kernels' BLAS has nothing to contend with: no 4 us setting per call
+    assert "_scipy_single_threaded" not in kernels_only.source
+    assert "_scipy_single_threaded" in mixed.source
+    value = mixed(w)[0]
+    assert np.isclose(value, np.sum(np.tanh(tall @ w)) + np.sum((big * w[0]) @ big))

@@ -35,7 +35,8 @@ from optiad.codegen.scatter import SCATTERS
 from optiad.codegen.source import SCRATCH_MIN_SIZE, Sweep, generate
 from optiad.debug import debug_print
 from optiad.ir import Graph, Literal, OutTree, Var, split_by_direction
-from optiad.primitives.linalg import matmul
+from optiad.primitives.linalg import BLAS, LAPACK, matmul
+from optiad.primitives.matrix_functions import PIVOTS, SCIPY
 from optiad.primitives.shape import getitem, is_advanced, reshape
 
 _PLAN_COUNTER = itertools.count()
@@ -46,8 +47,10 @@ _PLAN_COUNTER = itertools.count()
 # matrices (a derivative through an SVD) reach these sizes; large-array graphs do not.
 MAX_KERNEL_LINES = 150
 MAX_SWEEP_LINES = 300
-# Arrays up to this size count as tiny for kernel_flags (a 32 x 32 matrix)
+# Arrays up to this size count as tiny for kernel_flags (a 32 x 32 matrix), in graphs with
+# library steps for one of these reasons
 TINY_ARRAY_SIZE = 1024
+LINEAR_ALGEBRA = (LAPACK, SCIPY, PIVOTS)
 
 
 def use_kernel(eqn) -> bool:
@@ -59,10 +62,11 @@ def use_kernel(eqn) -> bool:
 
 def kernel_flags(eqns) -> list[bool]:
     """use_kernel for each equation, with one rule across the graph: where the graph runs
-    library steps with a stated reason (factorizations, SciPy, einsum, sort...), its work on
-    tiny arrays runs as NumPy steps too.  Such graphs (a Hessian through an SVD of a 3 x 4
-    matrix) are hundreds of small-matrix operations between LAPACK calls; compiled, they cost
-    tens of seconds of Numba time to save about a microsecond each per call."""
+    factorizations or SciPy's matrix functions (LAPACK), its work on tiny arrays runs as NumPy
+    steps too.  Such graphs (a Hessian through an SVD of a 3 x 4 matrix) are hundreds of
+    small-matrix operations between LAPACK calls; compiled, they cost tens of seconds of Numba
+    time to save about a microsecond each per call.  Graphs with other library steps (a scan,
+    cumsum, sort) keep their small work in kernels, where it is the point: an ODE's steps."""
     flags = [use_kernel(e) for e in eqns]
     if tiny_work_in_numpy(eqns):
         flags = [flag and not tiny(e) for flag, e in zip(flags, eqns)]
@@ -70,7 +74,7 @@ def kernel_flags(eqns) -> list[bool]:
 
 
 def tiny_work_in_numpy(eqns) -> bool:
-    return any(e.primitive.library for e in eqns)
+    return any(e.primitive.library in LINEAR_ALGEBRA for e in eqns)
 
 
 def tiny(eqn) -> bool:
@@ -191,6 +195,7 @@ class _PlanWriter:
         self.from_kernel: set[int] = set()
         self.graph_outputs = {id(v) for v in graph.outvars if isinstance(v, Var)}
         self.uses_numpy = False
+        self.numpy_blas = False     # a library step runs NumPy's BLAS or LAPACK
 
     def name(self, atom) -> str:
         if id(atom) not in self.names:
@@ -204,6 +209,7 @@ class _PlanWriter:
 
     def library_step(self, position, eqn):
         self.uses_numpy = True
+        self.numpy_blas |= eqn.primitive is matmul or eqn.primitive.library in (LAPACK, BLAS)
         if self.inline_view(position, eqn):
             return
         function = f"{eqn.primitive.name}_{position}"
@@ -284,7 +290,9 @@ class _PlanWriter:
             self.namespace["_scratch_lock"] = threading.Lock()
             body.append(indent + "with _scratch_lock:")
             indent += "    "
-        if any(uses_blas(k) for k in self.kernels):   # see optiad/blas_threads.py
+        # Kernels' np.dot (SciPy's BLAS) alternating with NumPy's: see optiad/blas_threads.py.
+        # Not for kernels alone, where the setting would cost its 4 us for nothing.
+        if self.numpy_blas and any(uses_blas(k) for k in self.kernels):
             self.namespace["_scipy_single_threaded"] = scipy_single_threaded
             body.append(indent + "with _scipy_single_threaded():")
             indent += "    "
