@@ -66,6 +66,12 @@ def emit(g, eqn):
     g.emit_loop(rows, [], body, [])
     g.env[id(out)] = buffer if out.shape else Scalar(buffer.at([]), (), out.dtype)
 
+def calls_blas(source) -> bool:
+    """Does a generated kernel call BLAS (_blas_matvec's np.dot, which Numba binds to SciPy's
+    BLAS)?"""
+    return "np.dot(" in source.text
+
+
 def _blas_matvec(g, eqn, a, b):
     """`np.dot(...)` source for a matrix-vector product of whole arrays (or a transposed
     whole matrix), or None.  Numba calls BLAS for it from native code: about twice as fast

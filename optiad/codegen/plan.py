@@ -31,6 +31,7 @@ from optiad.blas_threads import scipy_single_threaded
 from optiad.codegen.cache import load_kernel
 from optiad.codegen.scalar import VECTORIZED_MIN_SIZE
 from optiad.codegen.emitters import VIEWS, compilable
+from optiad.codegen.matmul import calls_blas
 from optiad.codegen.scatter import SCATTERS
 from optiad.codegen.source import SCRATCH_MIN_SIZE, Sweep, generate
 from optiad.debug import debug_print
@@ -292,7 +293,7 @@ class _PlanWriter:
             indent += "    "
         # Kernels' np.dot (SciPy's BLAS) alternating with NumPy's: see optiad/blas_threads.py.
         # Not for kernels alone, where the setting would cost its 4 us for nothing.
-        if self.numpy_blas and any(uses_blas(k) for k in self.kernels):
+        if self.numpy_blas and any(calls_blas(k) for k in self.kernels):
             self.namespace["_scipy_single_threaded"] = scipy_single_threaded
             body.append(indent + "with _scipy_single_threaded():")
             indent += "    "
@@ -307,11 +308,6 @@ class _PlanWriter:
         kernels = "".join(f"# optiad: kernel\n{k.text}" for k in self.kernels)
         debug_print(3, f"generated plan {filename}", source + kernels)
         return source, self.namespace["plan"]
-
-
-def uses_blas(source) -> bool:
-    """Does the kernel call BLAS (np.dot, which Numba binds to SciPy's BLAS)?"""
-    return "np.dot(" in source.text
 
 
 def _writes_into(eqn) -> bool:
@@ -373,7 +369,7 @@ class SweepProgram:
         if not self.fits:
             return
         self.kernel = load_kernel(self.source.text, "kernel")
-        self.blas_threads = scipy_single_threaded if uses_blas(self.source) else \
+        self.blas_threads = scipy_single_threaded if calls_blas(self.source) else \
             contextlib.nullcontext
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
