@@ -249,7 +249,7 @@ CASES = [
     Case("gp_nll_hessian", "hessian", linalg_cases.gp_negative_log_likelihood, (200,),
          lambda n: (linalg_cases._gp_data(n), linalg_cases.gp_hessian),
          target={200: (JAX, 1.5)}, gradient=linalg_cases.gp_gradient,
-         no_complex_step=HERMITIAN),
+         no_complex_step=HERMITIAN, settle_blas=True),
     Case("smallest_eigenvalues_grad", "grad", linalg_cases.smallest_eigenvalues, (100,),
          lambda n: (linalg_cases._eigen_data(n), linalg_cases.smallest_eigenvalues_gradient),
          target={100: (JAX, 1.5)}, no_complex_step=HERMITIAN, settle_blas=True),

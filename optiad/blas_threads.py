@@ -8,9 +8,9 @@ spinners.  Measured on the 2-core build machine, a 200 x 200 NumPy matmul follow
 solve_triangular with 200 right-hand sides takes 10.3 ms per pair with both pools at their
 default two threads, 0.42 ms with SciPy's pool at one (each call alone: 0.27 and 0.25 ms).
 
-So every SciPy BLAS/LAPACK call optiad makes (a primitive's implementation, a compiled
-kernel's np.dot, which Numba binds to SciPy's BLAS) runs inside `scipy_single_threaded()`:
-SciPy's pool at one thread, restored afterwards.  NumPy's pool, which runs the large matrix
+So every SciPy BLAS/LAPACK call optiad makes (a primitive's implementation; a compiled
+kernel's np.dot, which Numba binds to SciPy's BLAS, in a plan that also runs NumPy's BLAS)
+runs inside `scipy_single_threaded()`: SciPy's pool at one thread, restored afterwards.  NumPy's pool, which runs the large matrix
 products, keeps its threads.  Nothing changes when NumPy and SciPy share one BLAS (conda, MKL,
 a system OpenBLAS), where there is only one pool to contend with.
 

@@ -369,8 +369,6 @@ class SweepProgram:
         if not self.fits:
             return
         self.kernel = load_kernel(self.source.text, "kernel")
-        self.blas_threads = scipy_single_threaded if calls_blas(self.source) else \
-            contextlib.nullcontext
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
         self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]
@@ -384,7 +382,7 @@ class SweepProgram:
             leading = list(leading)
             for k in self.scalar_inputs:
                 leading[k] = float(leading[k])
-        with self.lock, self.blas_threads():   # the scratch buffers serve one call at a time
+        with self.lock:     # the scratch buffers in self.constants serve one call at a time
             results = self.kernel(*leading, *self.constants)
         return [results[k] for k in self.order]
 
