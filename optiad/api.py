@@ -25,7 +25,7 @@ from optiad.ir import Graph, OutTree, split_by_direction
 from optiad.jacobians import hessian_of, jacobian_of
 from optiad.staging import (Signature, as_tuple, derived, function_cache, output_value,
                             plain_key, remember_fast, require_scalar_output, to_float_array,
-                            traced_base, traced_positions)
+                            trace_key, traced_base, traced_positions)
 from optiad.transforms.programs import PROGRAMS, grad_graph, hvp_graph, jvp_graph, vjp_graph
 
 
@@ -124,6 +124,8 @@ class _LinearizedHVP:
     sweeps; run once per x) and the part that is linear in v (run once per product).  Newton-CG
     and the trust-region methods ask for many products at one x."""
 
+    by_value = False        # traced with constants by value (staging.py): not on the fast path
+
     def __init__(self, graph: Graph, captured: list, backend: str):
         v = graph.invars[-1]
         leading = list(graph.invars[:-1])
@@ -157,7 +159,7 @@ def hvp_at(fn, backend=None):
             size = x.shape
         else:
             product, size, linearized = _prepare(x, args)
-            if key is not None and not linearized.captured:
+            if key is not None and not linearized.captured and not linearized.by_value:
                 fast[key] = linearized
 
         def hessian_vector_product(v):
@@ -173,10 +175,13 @@ def hvp_at(fn, backend=None):
         require_scalar_output(fn, signature, "hvp_at")
         cache = function_cache(fn)
         resolved = resolve(backend)
-        key = ("hvp_at", signature.key, resolved)
+        key = ("hvp_at", trace_key(fn, signature), resolved)
         if key not in cache:
-            graph = hvp_graph(traced_base(fn, signature).graph, (position,))
-            cache[key] = _LinearizedHVP(graph, traced_base(fn, signature).captured, resolved)
+            base = traced_base(fn, signature)
+            key = ("hvp_at", trace_key(fn, signature), resolved)
+            cache[key] = _LinearizedHVP(hvp_graph(base.graph, (position,)), base.captured,
+                                        resolved)
+            cache[key].by_value = signature.by_value
         size = np.shape(signature.traced_values[position])
         return cache[key].at(signature.traced_values), size, cache[key]
     return _wrap(fn, prepare, "hvp_at")

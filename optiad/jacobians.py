@@ -90,9 +90,10 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     if resolve(backend) != "numba" or any(isinstance(x, Tracer) for x in inputs):
         return None
     cache = staging.function_cache(fn)
-    cache_key = (kind, signature.key, "numba sweep")
+    cache_key = (kind, staging.trace_key(fn, signature), "numba sweep")
     if cache_key not in cache:
         base = staging.traced_base(fn, signature)
+        cache_key = (kind, staging.trace_key(fn, signature), "numba sweep")
         program = None
         if not base.captured:
             graph = build(base.graph)
@@ -104,7 +105,7 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     sweep = cache[cache_key]
     if sweep is None:
         return None
-    key = staging.plain_key(args) if fast is not None else None
+    key = staging.plain_key(args) if fast is not None and not signature.by_value else None
     if key is not None:
         fast[key] = lambda *a: finish(sweep(*a))
     return finish(sweep(*inputs))

@@ -9,6 +9,14 @@ sweeps share.
 - `output_value`: results as float64 arrays or Python floats, never views of buffers.
 - The fast path: calls whose arguments are plain float64 arrays of shapes seen before go
   straight to the compiled plan (`plain_key`, `remember_fast`).
+
+Constant arguments.  A float argument that is not differentiated (a `scale`, a `df`) enters the
+trace as a graph input, so a new value reuses the compiled program.  Library code sometimes
+needs it as a number (`float(scale)`, `math.log(scale)`, statsmodels' `float_like`, which checks
+`isinstance(scale, float)`).  When a trace with such arguments fails, it is tried once more with
+them handed to the function as the caller's own values (still graph inputs, unused); if that
+works, the function's traces for this signature are from then on keyed by those values
+(`trace_key`) and never go through the fast path, which is keyed by shapes only.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from optiad.debug import debug_print
 from optiad.errors import ArgumentError, returned_at, user_frame, where
 from optiad.ir import Graph, OutTree
 from optiad.primitives.core import Zero
-from optiad.tracing import StaticArg, TracedArg, Tracer
+from optiad.tracing import ConcreteArg, StaticArg, TracedArg, Tracer
 from optiad.transforms.evaluate import evaluate
 from optiad.transforms.trace import trace_function
 
@@ -77,10 +85,15 @@ def static_key(value):
 
 
 class Signature:
-    """How one call's arguments enter the graph: traced (by shape) or static (by value)."""
+    """How one call's arguments enter the graph: traced (by shape) or static (by value).
+    `constants`: the traced arguments not differentiated, as the caller gave them (position ->
+    value); `by_value`: this call's trace is keyed by their values (see the module docstring)."""
+
+    by_value = False
 
     def __init__(self, args, diff_argnums, static_argnums):
         self.specs, self.traced_values, self.position_of = [], [], {}
+        self.constants = {}
         key = []
         for i, value in enumerate(args):
             if i in diff_argnums:
@@ -91,6 +104,7 @@ class Signature:
             elif i not in static_argnums and is_float_data(value):
                 array = value if isinstance(value, Tracer) else np.asarray(value, np.float64)
                 self._traced(i, array, False)
+                self.constants[i] = value
                 key.append(("c", array.shape))
             else:
                 self.specs.append(StaticArg(value))
@@ -128,6 +142,8 @@ def function_cache(fn) -> dict:
 class Entry:
     """A derived graph and its program on the chosen backend, plus the base graph's captures."""
 
+    by_value = False       # traced with constants by value: never on the shape-keyed fast path
+
     def __init__(self, graph: Graph, captured: list, backend: str):
         self.graph = graph
         self.captured = captured
@@ -150,26 +166,74 @@ class Entry:
         return lambda *args: plan(*args, *captured)
 
 
+def trace_key(fn, signature):
+    """The key of fn's trace for this call: the signature's, plus the values of the constant
+    arguments fn has needed as numbers (then `signature.by_value` is set)."""
+    positions = function_cache(fn).get(("by value", signature.key))
+    if positions is None:
+        return signature.key
+    signature.by_value = True
+    return signature.key + tuple(static_key(_tracer_free(signature.constants[i]))
+                                 for i in positions)
+
+
+def _tracer_free(value):
+    # a constant that is itself a tracer (a nested transform) is keyed by its identity
+    return np.asarray(value) if isinstance(value, list) else value
+
+
 def traced_base(fn, signature):
     cache = function_cache(fn)
-    key = ("trace", signature.key)
+    key = ("trace", trace_key(fn, signature))
     if key not in cache:
-        cache[key] = trace_function(fn, signature.specs)
-        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", cache[key].graph)
+        traced = _trace(fn, signature, cache)
+        key = ("trace", trace_key(fn, signature))        # by value, if the trace needed it
+        cache[key] = traced
+        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", traced.graph)
     return cache[key]
+
+
+def _trace(fn, signature, cache):
+    """Trace fn; if that fails while constant arguments are traced, once more with the
+    caller's values in their place (the module docstring says why)."""
+    learned = cache.get(("by value", signature.key))
+    if learned is not None:
+        return trace_function(fn, _with_values(signature, learned))
+    try:
+        return trace_function(fn, signature.specs)
+    except Exception:
+        constants = tuple(i for i, v in signature.constants.items() if not isinstance(v, Tracer))
+        if not constants:
+            raise
+    # if this fails too, its error is not about the constants: it is the one to show
+    traced = trace_function(fn, _with_values(signature, constants))
+    cache[("by value", signature.key)] = constants
+    debug_print(1, f"{getattr(fn, '__name__', fn)} needs its constant arguments as numbers",
+                f"arguments {list(constants)} are traced by value from now on")
+    return traced
+
+
+def _with_values(signature, positions):
+    """The signature's specs with the constants at `positions` given to fn as themselves."""
+    specs = list(signature.specs)
+    for i in positions:
+        specs[i] = ConcreteArg(specs[i].shape, signature.constants[i])
+    return specs
 
 
 def derived(fn, signature, kind, build, backend=None):
     """Cached derived program: build(base_graph) -> Graph with the base's inputs (+ extras)."""
     cache = function_cache(fn)
     backend = resolve(backend)
-    key = (kind, signature.key, backend)
+    key = (kind, trace_key(fn, signature), backend)
     entry = cache.get(key)
     if entry is None:
         base = traced_base(fn, signature)
+        key = (kind, trace_key(fn, signature), backend)
         graph = build(base.graph)
         debug_print(2, f"{kind[0]} graph of {getattr(fn, '__name__', fn)}", graph)
         entry = cache[key] = Entry(graph, base.captured, backend)
+        entry.by_value = signature.by_value
     return entry
 
 
@@ -232,5 +296,5 @@ _FLOAT64 = np.dtype(np.float64)
 def remember_fast(fast, key, entry):
     """Calls with plain float64 arrays of the same shapes skip argument handling next time."""
     direct = entry.direct()
-    if key is not None and direct is not None:
+    if key is not None and direct is not None and not entry.by_value:
         fast[key] = direct

@@ -377,6 +377,13 @@ class TracedArg(NamedTuple):
     from_integer: bool = False      # given as an int: an error names that if it is used so
 
 
+class ConcreteArg(NamedTuple):
+    """An argument that is an input of the graph, but the function sees the caller's value
+    (a constant that library code needs as a number: staging.py)."""
+    shape: tuple
+    value: Any
+
+
 class StaticArg(NamedTuple):
     """An argument the function sees as its own Python value (a size, a flag, data)."""
     value: Any
@@ -394,12 +401,19 @@ class TracedFunction:
         self.captured = captured  # outer values to append to the inputs when calling the graph
 
 
+def _argument(builder, spec):
+    if isinstance(spec, TracedArg):
+        return builder.new_input(spec.shape, np.float64, from_integer=spec.from_integer)
+    if isinstance(spec, ConcreteArg):
+        builder.new_input(spec.shape, np.float64)      # an input all the same, unused
+    return spec.value
+
+
 def record(fn: Callable, arg_specs: list) -> TracedFunction:
     """Run `fn` on tracers and record what it does, as it does it (unsimplified: the
     transforms' trace_function simplifies it).  One TracedArg or StaticArg per argument."""
     with Builder() as builder:
-        call_args = [builder.new_input(spec.shape, np.float64, from_integer=spec.from_integer)
-                     if isinstance(spec, TracedArg) else spec.value for spec in arg_specs]
+        call_args = [_argument(builder, spec) for spec in arg_specs]
         try:
             result = fn(*call_args)
         except OptiadError:
