@@ -16,7 +16,9 @@ needs it as a number (`float(scale)`, `math.log(scale)`, statsmodels' `float_lik
 `isinstance(scale, float)`).  When a trace with such arguments fails, it is tried once more with
 them handed to the function as the caller's own values (still graph inputs, unused); if that
 works, the function's traces for this signature are from then on keyed by those values
-(`trace_key`) and never go through the fast path, which is keyed by shapes only.
+(`trace_key`) and never go through the fast path, which is keyed by shapes only.  Not when
+nothing is differentiated (`optiad.trace`, evaluation): by value, that graph would be a
+constant.  If the second try fails too, optiad's error from it is shown, or else the first.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from optiad.backends import make_program, resolve
 from optiad.debug import debug_print
-from optiad.errors import ArgumentError, returned_at, user_frame, where
+from optiad.errors import ArgumentError, OptiadError, returned_at, user_frame, where
 from optiad.ir import Graph, OutTree
 from optiad.primitives.core import Zero
 from optiad.tracing import ConcreteArg, StaticArg, TracedArg, Tracer
@@ -201,12 +203,19 @@ def _trace(fn, signature, cache):
         return trace_function(fn, _with_values(signature, learned))
     try:
         return trace_function(fn, signature.specs)
-    except Exception:
+    except Exception as error:
         constants = tuple(i for i, v in signature.constants.items() if not isinstance(v, Tracer))
-        if not constants:
-            raise
-    # if this fails too, its error is not about the constants: it is the one to show
-    traced = trace_function(fn, _with_values(signature, constants))
+        if not constants or len(constants) == len(signature.traced_values):
+            raise   # (nothing differentiated: by value, the graph would be a constant)
+        first = error
+    try:
+        traced = trace_function(fn, _with_values(signature, constants))
+    except OptiadError:
+        raise       # optiad's own word on what fails once the constants are numbers
+    except Exception:
+        # NumPy's or the library's complaint about numbers it now sees (a shape mismatch
+        # optiad had already named, ...): the first error says it better
+        raise first from None
     cache[("by value", signature.key)] = constants
     debug_print(1, f"{getattr(fn, '__name__', fn)} needs its constant arguments as numbers",
                 f"arguments {list(constants)} are traced by value from now on")

@@ -87,3 +87,19 @@ def test_an_error_that_is_not_about_the_constants_is_shown_as_it_is():
 
     with pytest.raises(ValueError, match="the model's own complaint"):
         ad.grad(f)(X, 2.0)
+
+
+def test_an_error_optiad_named_first_is_kept_when_numbers_make_numpy_fail_instead():
+    def f(x, weights):
+        return np.sum(x * weights)        # shapes (3,) and (4,): optiad's ShapeError
+
+    with pytest.raises(ad.ShapeError, match="do not broadcast"):
+        ad.grad(f)(X, np.ones(4))
+
+
+def test_nothing_differentiated_is_never_traced_by_value():
+    def f(x, scale):
+        return x * float(scale)
+
+    with pytest.raises(TracerConversionError):
+        ad.trace(f)(X, 2.0)       # by value, the printed graph would be a constant
