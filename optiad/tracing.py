@@ -115,7 +115,9 @@ class Builder:
 
 
 # Context managers entered around every trace, registered from above: the front end's
-# np.asarray & co. wrappers (conversion.py) are in place while a trace runs.
+# np.asarray & co. wrappers (conversion.py) are in place while a trace runs.  Each is made by
+# calling the entry; an entry with a `missed()` method says by it that it would wrap more now
+# than at the last trace's start (a module loaded during the trace: `record` traces again).
 TRACE_CONTEXTS: list[Callable[[], Any]] = []
 
 
@@ -411,7 +413,20 @@ def _argument(builder, spec):
 
 def record(fn: Callable, arg_specs: list) -> TracedFunction:
     """Run `fn` on tracers and record what it does, as it does it (unsimplified: the
-    transforms' trace_function simplifies it).  One TracedArg or StaticArg per argument."""
+    transforms' trace_function simplifies it).  One TracedArg or StaticArg per argument.
+
+    A trace that fails after the function imported a module whose calls a trace context
+    wraps (scipy.stats, scipy.linalg, imported inside the function) is run once more: its
+    wrappers were not in place the first time."""
+    try:
+        return _record(fn, arg_specs)
+    except Exception:
+        if not any(getattr(context, "missed", lambda: False)() for context in TRACE_CONTEXTS):
+            raise
+    return _record(fn, arg_specs)
+
+
+def _record(fn: Callable, arg_specs: list) -> TracedFunction:
     with Builder() as builder:
         call_args = [_argument(builder, spec) for spec in arg_specs]
         try:

@@ -22,6 +22,8 @@ LAYERS = [
                 "optiad.version", "optiad.blas_threads"]),
     ("primitive records and tracing", ["optiad.tracing", "optiad.primitives.core",
                                        "optiad.primitives.elementwise",
+                                       "optiad.primitives.special",
+                                       "optiad.primitives.special_bessel",
                                        "optiad.primitives.reductions",
                                        "optiad.primitives.shape", "optiad.primitives.updates",
                                        "optiad.primitives.objects", "optiad.primitives.linalg",

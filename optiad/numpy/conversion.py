@@ -10,6 +10,10 @@ arrays.  During a trace, the scipy.linalg functions that scipy_linalg.RULES name
 rules on traced values; any other scipy.linalg function called with a traced value is an
 UnsupportedFunctionError naming it, instead of a NumPy error about object arrays.
 
+SciPy writes some special functions in Python (multigammaln, polygamma): no protocol sees
+their traced arguments, so while a trace runs those optiad.numpy writes out
+(elementwise.SCIPY_COMPOSITES) are wrapped too, and a call with a traced value runs optiad's.
+
 So while a trace runs, optiad wraps these functions where NumPy keeps them (the numpy
 namespace, and the `array` that np.r_ and np.c_ call): a traced value passes through as itself
 (np.array copies: a new Tracer on the same value, so writing into the copy leaves the original
@@ -29,7 +33,7 @@ import numpy as np
 import numpy.lib._index_tricks_impl as _index_tricks
 
 from optiad import tracing
-from optiad.numpy import linalg, scipy_linalg, shapes
+from optiad.numpy import elementwise, linalg, scipy_linalg, shapes
 from optiad.numpy.creation import array
 from optiad.tracing import Tracer
 from optiad.errors import TracerConversionError, UnsupportedFunctionError, where
@@ -39,9 +43,6 @@ TARGETS = [(np, "asarray", "np.asarray"), (np, "asanyarray", "np.asanyarray"),
            (np, "array", "np.array"), (np, "ascontiguousarray", "np.ascontiguousarray"),
            (np, "asfortranarray", "np.asfortranarray"), (_index_tricks, "array", "np.r_/np.c_")]
 _COPYING = {"np.array"}
-_LOCK = threading.Lock()
-_DEPTH = [0]
-_ORIGINALS: dict = {}
 
 
 def _scipy_linalg_wrapper(name, original, rule):
@@ -75,6 +76,30 @@ def _scipy_linalg_targets():
 
 
 _SCIPY_WRAPPERS: dict = {}
+
+
+def _scipy_special_targets():
+    """(scipy.special, name, wrapper) for SciPy's Python-level special functions that
+    optiad.numpy writes out: a call holding a traced value runs optiad.numpy's function."""
+    module = sys.modules["scipy.special"]      # (optiad.numpy imports it)
+    if not _SPECIAL_WRAPPERS:
+        for name in elementwise.SCIPY_COMPOSITES:
+            original = getattr(module, name)
+            if not isinstance(original, np.ufunc):
+                _SPECIAL_WRAPPERS[name] = _traced_by(original, getattr(elementwise, name))
+    return [(module, name, wrapper) for name, wrapper in _SPECIAL_WRAPPERS.items()]
+
+
+def _traced_by(original, traced):
+    @functools.wraps(original)
+    def call(*args, **kwargs):
+        if _holds_tracer(args) or _holds_tracer(tuple(kwargs.values())):
+            return traced(*args, **kwargs)
+        return original(*args, **kwargs)
+    return call
+
+
+_SPECIAL_WRAPPERS: dict = {}
 
 
 def _holds_tracer(value) -> bool:
@@ -118,27 +143,52 @@ def traced_conversion(call, obj, dtype=None, *args, copy=_NOT_GIVEN, ndmin=0, **
     return value
 
 
-class conversions_traced:
-    """Context manager: the wrappers are in place while any trace runs (nesting counted)."""
+class SwappedWhileTracing:
+    """Attributes that hold optiad's wrappers while any trace runs (nesting counted) and what
+    they held before once the outermost trace ends.  `targets()` lists them as (owner, name,
+    wrapper), owner a module or a class; it is asked when the outermost trace starts.  The
+    instance is what tracing.TRACE_CONTEXTS calls for each trace (it returns itself)."""
+
+    def __init__(self, targets):
+        self.targets = targets
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.originals: dict = {}
+        self.wrapped = 0        # how many the outermost trace started with
+
+    def __call__(self):
+        return self
+
+    def missed(self) -> bool:
+        """Are there more to wrap than the last trace started with?  (A module imported
+        inside the traced function: scipy.stats on first use.)"""
+        return len(self.targets()) > self.wrapped
 
     def __enter__(self):
-        with _LOCK:
-            if _DEPTH[0] == 0:
-                wrappers = [(module, name, _converter(getattr(module, name), call))
-                            for module, name, call in TARGETS] + _scipy_linalg_targets()
-                for module, name, wrapper in wrappers:
-                    _ORIGINALS[(module, name)] = getattr(module, name)
-                    setattr(module, name, wrapper)
-            _DEPTH[0] += 1
+        with self.lock:
+            if self.depth == 0:
+                targets = self.targets()
+                for owner, name, wrapper in targets:
+                    self.originals[(owner, name)] = vars(owner)[name]
+                    setattr(owner, name, wrapper)
+                self.wrapped = len(targets)
+            self.depth += 1
         return self
 
     def __exit__(self, *exc):
-        with _LOCK:
-            _DEPTH[0] -= 1
-            if _DEPTH[0] == 0:
-                for (module, name), original in _ORIGINALS.items():
-                    setattr(module, name, original)
-                _ORIGINALS.clear()
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0:
+                for (owner, name), original in self.originals.items():
+                    setattr(owner, name, original)
+                self.originals.clear()
 
 
+def _targets():
+    return [(module, name, _converter(getattr(module, name), call))
+            for module, name, call in TARGETS] + _scipy_linalg_targets() + \
+        _scipy_special_targets()
+
+
+conversions_traced = SwappedWhileTracing(_targets)
 tracing.TRACE_CONTEXTS.append(conversions_traced)     # every trace puts the wrappers in place

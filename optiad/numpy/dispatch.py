@@ -11,7 +11,7 @@ import numpy as np
 import scipy.special as sc
 
 from optiad import tracing
-from optiad.numpy import ufunc_methods
+from optiad.numpy import elementwise, ufunc_methods
 from optiad.primitives import REGISTRY
 
 # np.* functions (not ufuncs) whose optiad.numpy function of the same name handles traced values
@@ -27,8 +27,6 @@ FUNCTIONS = ["sum", "prod", "max", "amax", "min", "amin", "mean", "var", "std", 
 ROUTED_MODULES = ("reductions", "shapes", "products", "arrays", "ordering", "numerics",
                   "queries", "padding")
 # optiad.numpy.linalg's __all__ routes np.linalg.* the same way
-# scipy.special functions optiad.numpy writes out (the primitives' own come from their records)
-SCIPY_COMPOSITES = ["logit"]
 
 
 def register(ops):
@@ -39,8 +37,11 @@ def register(ops):
             tracing.UFUNCS[ufunc] = getattr(ops, name)
     for primitive in REGISTRY.values():
         route(primitive, ops)
-    for name in SCIPY_COMPOSITES:
-        tracing.UFUNCS[getattr(sc, name)] = getattr(ops, name)
+    # the scipy.special functions optiad.numpy writes out: the ufuncs here, SciPy's Python
+    # functions (multigammaln, polygamma) through conversion.py's wrappers
+    for name in elementwise.SCIPY_COMPOSITES:
+        if isinstance(getattr(sc, name), np.ufunc):
+            tracing.UFUNCS[getattr(sc, name)] = getattr(ops, name)
     tracing.UFUNCS.update(ufunc_methods.ROUTES)   # np.add.reduce, .accumulate, .outer, .at
     for name in FUNCTIONS:
         function = getattr(np, name, None)
@@ -75,3 +76,7 @@ def route(primitive, ops):
             tracing.UFUNCS[called] = target
         else:
             tracing.FUNCTIONS[called] = target
+            if isinstance(primitive.impl, np.ufunc):
+                # SciPy's Python function around the ufunc that is the primitive's impl
+                # (scipy.special.zeta calls _zeta): a traced call reaches that ufunc
+                tracing.UFUNCS[primitive.impl] = target

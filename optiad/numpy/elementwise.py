@@ -4,7 +4,8 @@ Most are generated from the registry: every name a primitive's record declares
 ("numpy.sin", "scipy.special.erf") becomes the function `sin`, `erf` here (dispatch.py routes
 np.sin and scipy.special.erf on traced values to it).  The rest are written out because they
 are more than one primitive (power with a constant exponent, where, clip, round, the bitwise
-operators on masks, logit).
+operators on masks, logit) or take a constant integer as a param (multigammaln's dimension d,
+polygamma's order n: SciPy writes these two in Python, and conversion.py routes them).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where as _where  # np.where is below
 from optiad.numpy.base import elementwise as _elementwise, new_array, operand
-from optiad.primitives import REGISTRY, elementwise as E
+from optiad.primitives import REGISTRY, elementwise as E, special as S
 from optiad.tracing import Tracer, lift
 
 
@@ -87,6 +88,24 @@ def logit(x):
     return _elementwise(E.log, x) - _elementwise(E.log1p, -x)
 
 
+def _whole_number(value, call, argument):
+    """A constant integer argument (a param of the primitive), or a clear error."""
+    value = lift(value)
+    if isinstance(value, Tracer) or np.ndim(value) != 0 or not float(value).is_integer():
+        raise UnsupportedFunctionError(
+            f"scipy.special.{call} with {argument} = {value!r}{_where() or '. '}On traced "
+            f"values optiad takes {argument} as a constant whole number (a Python int).")
+    return int(value)
+
+
+def multigammaln(a, d):
+    return S.multigammaln(operand(a), d=_whole_number(d, "multigammaln(a, d)", "d"))
+
+
+def polygamma(n, x):
+    return E.polygamma(operand(x), n=_whole_number(n, "polygamma(n, x)", "n"))
+
+
 def where(condition, x=None, y=None):
     if x is None or y is None:
         raise UnsupportedFunctionError(f"np.where(condition) with one argument gives indices, "
@@ -117,8 +136,10 @@ def round(x, decimals=0):
 
 
 around = round
-SCIPY_COMPOSITES = ("logit",)     # scipy.special functions written out above
+# scipy.special functions written out above (dispatch.py routes the ufunc logit, conversion.py
+# the Python functions)
+SCIPY_COMPOSITES = ("logit", "multigammaln", "polygamma")
 
 __all__ = ["power", "float_power", "positive", "conj", "conjugate", "bitwise_and", "bitwise_or",
-           "bitwise_xor", "invert", "bitwise_not", "sigmoid", "logit", "where", "clip", "round",
-           "around", *GENERATED]
+           "bitwise_xor", "invert", "bitwise_not", "sigmoid", "logit", "multigammaln",
+           "polygamma", "where", "clip", "round", "around", *GENERATED]
