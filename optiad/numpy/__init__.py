@@ -18,6 +18,12 @@ can also be called explicitly.  On ordinary arrays they simply compute with NumP
     queries.py      result_type, iscomplexobj, real, imag, ...: answers without values
     scipy_linalg.py scipy.linalg's functions on traced values: the rule each runs
     conversion.py   np.asarray & co. and scipy.linalg on traced values, while a trace runs
+    scipy_stats.py  scipy.stats' distributions on traced values, while a trace runs: the
+                    wrappers of their methods, sending traced calls to the tables below
+    stats_continuous.py  norm, t, gamma, beta, ...: SciPy's formulas (logpdf, cdf, sf, ...)
+    stats_discrete.py    poisson, binom, nbinom, geom, bernoulli: SciPy's formulas
+    stats_multivariate.py  multivariate_normal's logpdf and pdf, through a Cholesky factor
+    stats_common.py the double where and argument handling the tables share
     dispatch.py     the tables routing np.* / scipy.special.* calls on tracers here
 
 Importing the package installs the Tracer's methods (x.sum(), x.exp(), ...) and fills the
@@ -33,6 +39,7 @@ from optiad.numpy import conversion  # noqa: F401  (np.asarray & co. wrapped dur
 from optiad.numpy import dispatch as _dispatch
 from optiad.numpy import linalg  # noqa: F401
 from optiad.numpy import queries  # noqa: F401
+from optiad.numpy import scipy_stats  # noqa: F401  (scipy.stats wrapped during traces)
 from optiad.numpy.creation import (arange, array, asarray, empty, empty_like, eye,  # noqa: F401
                                    full, full_like, linspace, ones, ones_like, zeros,
                                    zeros_like)
