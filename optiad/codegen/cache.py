@@ -32,6 +32,13 @@ from optiad.errors import OptiadError
 HEADER = "# optiad kernel, sha256 of the rest: "
 PRELUDE = "import math\n\nimport numpy as np\nfrom numba import njit\n\n\n"
 DECORATOR = '@njit(cache=True, error_model="numpy", nogil=True)\n'
+# The array kernels of plans and sweeps may reassociate floating-point sums: a loop with a
+# reduction in it then vectorizes (without it LLVM keeps the sequential order and the whole
+# loop scalar).  Measured on a Student-t likelihood over 10^4 points: gradient 0.09 -> 0.055
+# ms, Hessian sweep 0.55 -> 0.26 ms.  Sums change in the last bits, as NumPy's pairwise np.sum
+# differs from a sequential one; no other fast-math flag (NaN, infinities, signed zeros keep
+# their IEEE meaning, which safe_mul and the predicates rely on).
+ARRAY_DECORATOR = '@njit(cache=True, error_model="numpy", nogil=True, fastmath={"reassoc"})\n'
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, object] = {}
@@ -83,8 +90,8 @@ def kernel_key(source: str) -> str:
     return hashlib.sha256((source + _versions()).encode()).hexdigest()[:24]
 
 
-def _file_text(source: str, key: str) -> str:
-    body = f"# key {key}\n{PRELUDE}{DECORATOR}{source}"
+def _file_text(source: str, key: str, decorator: str = DECORATOR) -> str:
+    body = f"# key {key}\n{PRELUDE}{decorator}{source}"
     return f"{HEADER}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"
 
 
@@ -113,27 +120,32 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def compiled_marker(source: str) -> Path:
+def compiled_marker(source: str, decorator: str = DECORATOR) -> Path:
     """A file whose existence says: the module of `source` has been compiled into the cache
     (written by whoever compiled it; optimize/loops.py uses it to decide when loading is
     cheap)."""
-    return cache_dir() / f"optiad_{kernel_key(source)}.compiled"
+    return cache_dir() / f"optiad_{_module_key(source, decorator)}.compiled"
 
 
-def load_kernel(source: str, function_name: str):
-    """The njit function `function_name` defined by `source`, compiled or loaded from disk."""
-    key = kernel_key(source)
+def _module_key(source: str, decorator: str) -> str:
+    return kernel_key(source if decorator == DECORATOR else decorator + source)
+
+
+def load_kernel(source: str, function_name: str, decorator: str = DECORATOR):
+    """The njit function `function_name` defined by `source` (its first function decorated
+    with `decorator`), compiled or loaded from disk."""
+    key = _module_key(source, decorator)
     with _LOCK:
         module = _LOADED.get(key)
         if module is None:
-            module = _LOADED[key] = _import(source, key)
+            module = _LOADED[key] = _import(source, key, decorator)
     return getattr(module, function_name)
 
 
-def _import(source: str, key: str):
+def _import(source: str, key: str, decorator: str):
     directory = cache_dir()
     path = directory / f"optiad_{key}.py"
-    text = _file_text(source, key)
+    text = _file_text(source, key, decorator)
     if path.exists() and not _intact(path):
         warnings.warn(f"optiad: the cached kernel {path} is corrupted; rebuilding it",
                       RuntimeWarning, stacklevel=4)

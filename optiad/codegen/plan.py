@@ -28,7 +28,7 @@ from functools import partial
 import numpy as np
 
 from optiad.blas_threads import scipy_single_threaded
-from optiad.codegen.cache import load_kernel
+from optiad.codegen.cache import ARRAY_DECORATOR, load_kernel
 from optiad.codegen.scalar import VECTORIZED_MIN_SIZE
 from optiad.codegen.emitters import VIEWS, compilable
 from optiad.codegen.matmul import calls_blas
@@ -48,6 +48,10 @@ _PLAN_COUNTER = itertools.count()
 # matrices (a derivative through an SVD) reach these sizes; large-array graphs do not.
 MAX_KERNEL_LINES = 150
 MAX_SWEEP_LINES = 300
+# ... unless the sweep works on arrays larger than tiny ones: then run time outweighs the
+# compile (a 5-parameter likelihood's Hessian over 10^4 points: a 528-line sweep compiles in
+# about 2 s more than its chunks and runs twice as fast, every call after, from the disk cache)
+MAX_LARGE_SWEEP_LINES = 600
 # Arrays up to this size count as tiny for kernel_flags (a 32 x 32 matrix), in graphs with
 # library steps for one of these reasons
 TINY_ARRAY_SIZE = 1024
@@ -268,7 +272,7 @@ class _PlanWriter:
             self.kernel_step(position, second, read_later)
             return
         function = f"kernel_{position}_{len(self.kernels)}"
-        self.namespace[function] = load_kernel(source.text, "kernel")
+        self.namespace[function] = load_kernel(source.text, "kernel", ARRAY_DECORATOR)
         self.kernels.append(source)
         arguments = [self.name(a) if a.shape else
                      f"{'bool' if a.dtype == np.bool_ else 'float'}({self.name(a)})"
@@ -365,10 +369,12 @@ class SweepProgram:
         sweep = Sweep(list(zip(units, unit_offsets)), unique, count, axis)
         self.source = generate("kernel", eqns, self.inputs, [], sweep=sweep)
         # Too long to compile in reasonable time: the caller runs chunks of directions instead
-        self.fits = self.source.text.count("\n") <= MAX_SWEEP_LINES
+        large = any(e.out.size > TINY_ARRAY_SIZE for e in eqns)
+        self.fits = self.source.text.count("\n") <= \
+            (MAX_LARGE_SWEEP_LINES if large else MAX_SWEEP_LINES)
         if not self.fits:
             return
-        self.kernel = load_kernel(self.source.text, "kernel")
+        self.kernel = load_kernel(self.source.text, "kernel", ARRAY_DECORATOR)
         self.constants = [a.value for a in literals] + \
             [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
         self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 
-from optiad.codegen.cache import DECORATOR, compiled_marker, load_kernel
+from optiad.codegen.cache import ARRAY_DECORATOR, DECORATOR, compiled_marker, load_kernel
 from optiad.codegen.plan import single_kernel
 from optiad.codegen.subset import as_python, source_of
 
@@ -77,8 +77,11 @@ class CompiledLoop:
         self.source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
 
     def function(self, arguments, wait):
-        if self.loaded is None and (wait or compiled_marker(self.source).exists()):
-            self.loaded = load_kernel(self.source, self.name)
+        # the module's first function is the objective's kernel: decorated as the plans' array
+        # kernels are, so the compiled loop computes exactly what the Python loop's plan does
+        marker = compiled_marker(self.source, ARRAY_DECORATOR)
+        if self.loaded is None and (wait or marker.exists()):
+            self.loaded = load_kernel(self.source, self.name, ARRAY_DECORATOR)
         if self.loaded is not None:
             return self.loaded
         if self.process is None:
@@ -91,7 +94,7 @@ class CompiledLoop:
 
     def mark_compiled(self) -> None:
         """After a run compiled here: later processes may load instead of compiling."""
-        compiled_marker(self.source).touch()
+        compiled_marker(self.source, ARRAY_DECORATOR).touch()
 
 
 _STARTED: list = []         # every compile started: referenced until exit (they may outlive us)
@@ -136,8 +139,8 @@ def _compile_elsewhere(source, name, arguments):
 
 def _compile_request() -> None:
     source, name, types = pickle.loads(sys.stdin.buffer.read())
-    load_kernel(source, name).compile(types)
-    compiled_marker(source).touch()
+    load_kernel(source, name, ARRAY_DECORATOR).compile(types)
+    compiled_marker(source, ARRAY_DECORATOR).touch()
 
 
 if __name__ == "__main__":
