@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks import cases_linalg as linalg_cases
+from benchmarks import cases_stats as stats_cases
 
 
 # ---- models, written against a NumPy-like module ----------------------------------------------
@@ -217,6 +218,9 @@ NUMPY = "hand-written numpy"
 # LAPACK's symmetric factorizations take a complex matrix as Hermitian (they conjugate), so the
 # complex step through them is not the analytic continuation the method needs.
 HERMITIAN = "not applicable: cholesky/eigvalsh treat a complex matrix as Hermitian"
+# scipy.stats' generic methods convert x to a real array: the complex step's imaginary part
+# is dropped (with a ComplexWarning), and with it the derivative
+REAL_ONLY_STATS = "not applicable: scipy.stats drops the imaginary part of its input"
 CASES = [
     Case("rosenbrock_value", "value", rosenbrock, (10, 1_000, 100_000),
          lambda n: (_rosenbrock_point(n), rosenbrock)),
@@ -253,4 +257,10 @@ CASES = [
     Case("smallest_eigenvalues_grad", "grad", linalg_cases.smallest_eigenvalues, (100,),
          lambda n: (linalg_cases._eigen_data(n), linalg_cases.smallest_eigenvalues_gradient),
          target={100: (JAX, 1.5)}, no_complex_step=HERMITIAN, settle_blas=True),
+    Case("student_t_nll_grad", "grad", stats_cases.student_t_negative_log_likelihood,
+         (10_000,), lambda n: (stats_cases.student_t_data(n), stats_cases.student_t_gradient),
+         target={10_000: (JAX, 1.0)}, no_complex_step=REAL_ONLY_STATS),
+    Case("student_t_nll_hessian", "hessian", stats_cases.student_t_negative_log_likelihood,
+         (10_000,), lambda n: (stats_cases.student_t_data(n), stats_cases.student_t_hessian),
+         target={10_000: (JAX, 1.0)}, gradient=stats_cases.student_t_gradient),
 ]

@@ -14,13 +14,14 @@ import numpy as np
 GP_POINTS, GP_DIMENSIONS = 200, 2
 
 
-def _scipy_linalg(xp):
+def scipy_like(xp, submodule):
+    """The SciPy submodule ("linalg", "stats") that goes with the NumPy-like module xp: JAX's
+    and autograd's own for theirs, SciPy's for NumPy."""
     module = getattr(xp, "__name__", "numpy")
-    if module.startswith("jax"):
-        return importlib.import_module("jax.scipy.linalg")
-    if module.startswith("autograd"):
-        return importlib.import_module("autograd.scipy.linalg")
-    return importlib.import_module("scipy.linalg")
+    for peer in ("jax", "autograd"):
+        if module.startswith(peer):
+            return importlib.import_module(f"{peer}.scipy.{submodule}")
+    return importlib.import_module(f"scipy.{submodule}")
 
 
 def _squared_distances(X):
@@ -31,7 +32,7 @@ def gp_negative_log_likelihood(theta, D, y, xp=np):
     """theta = (log signal variance, log length scale, log noise variance); D the squared
     distances of the inputs.  -log p(y | theta) of a zero-mean GP, squared-exponential
     kernel."""
-    linalg = _scipy_linalg(xp)
+    linalg = scipy_like(xp, "linalg")
     n = y.shape[0]
     K = xp.exp(theta[0]) * xp.exp(-0.5 * D * xp.exp(-2.0 * theta[1])) + \
         (xp.exp(theta[2]) + 1e-8) * xp.eye(n)
