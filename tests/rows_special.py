@@ -23,6 +23,8 @@ TABLE = {"Ufuncs": [
     ("betaln", "sc.betaln(x, 1.5)", "p", "betaln", D),
     ("poch", "sc.poch(x, x[::-1] - 0.5)", "p", "poch", D),
     ("zeta", "sc.zeta(2.5, x)", "p", "zeta", D),
+    ("zeta", "sc.zeta(x + 1.0, 1.5)", "p", "zeta", D),
+    ("zeta", "sc.zeta(x)", "v", "riemann_zeta", D),
     ("gammainc", "sc.gammainc(1.7, x)", "p", "gammainc", D),
     ("gammaincc", "sc.gammaincc(1.7, x)", "p", "gammaincc", D),
     ("betainc", "sc.betainc(1.5, 2.5, x)", "q", "betainc", D),

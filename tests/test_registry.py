@@ -27,7 +27,7 @@ from optiad.tracing import Tracer
 from primitive_cases import CASES, FLAT, INTERNAL
 
 NAMES = sorted(REGISTRY)
-MODULES = {"numpy": np, "scipy.special": sc}
+MODULES = {"numpy": np, "scipy.special": sc, "scipy.special._ufuncs": sc._ufuncs}
 
 
 def traced_equations(name):

@@ -78,6 +78,10 @@ FUNCTIONS = [
     ("poch-m", lambda m: sc.poch(2.2, m), lambda m: mp.rf(2.2, m), [-0.5, 0.5, 4.0]),
     ("zeta", lambda q: sc.zeta(2.5, q), lambda q: mp.zeta(2.5, q), [0.3, 1.0, 4.5]),
     ("zeta-keyword", lambda q: sc.zeta(3.0, q=q), lambda q: mp.zeta(3.0, q), [0.7, 2.0]),
+    ("zeta-x", lambda x: sc.zeta(x, 1.5), lambda x: mp.zeta(x, 1.5), [1.2, 2.5, 7.0, 40.0]),
+    ("zeta-x-small-q", lambda x: sc.zeta(x, 0.02), lambda x: mp.zeta(x, 0.02), [1.5, 3.0]),
+    ("zeta-x-large-q", lambda x: sc.zeta(x, 300.0), lambda x: mp.zeta(x, 300.0), [1.5, 3.0]),
+    ("riemann-zeta", sc.zeta, mp.zeta, [-30.5, -10.3, -2.0, -0.5, 0.0, 0.4, 1.3, 3.0, 50.0]),
     ("multigammaln", lambda a: sc.multigammaln(a, 3),
      lambda a: 1.5 * mp.log(mp.pi) + mp.fsum(mp.loggamma(a - mp.mpf(j) / 2) for j in range(3)),
      [1.2, 2.5, 10.0]),
@@ -138,6 +142,19 @@ def test_first_and_second_derivative(name, call, reference, points):
     x = np.array(points)
     assert_close(grad(call)(x), mp_derivative(reference, points, 1), rtol=1e-10)
     assert_close(second(call)(x), mp_derivative(reference, points, 2), rtol=1e-10)
+
+
+def test_zeta_hessian_in_both_arguments_and_third_derivative_in_x():
+    # the mixed partials go through d/dq zeta_derivative (Leibniz on -x zeta(x + 1, q))
+    with mp.workdps(40):
+        x, q = mp.mpf("2.5"), mp.mpf("1.5")
+        mixed = mp.diff(lambda b: mp.zeta(x, b, 1), q)
+        expected = [[mp.zeta(x, q, 2), mixed], [mixed, mp.diff(lambda b: mp.zeta(x, b), q, 2)]]
+        third = mp.zeta(x, q, 3)
+    hessian = ad.hessian(lambda v: sc.zeta(v[0], v[1]))(np.array([2.5, 1.5]))
+    assert_close(hessian, np.array(expected, dtype=float), 1e-12)
+    third_derivative = ad.grad(lambda x: ad.hessian(lambda y: sc.zeta(y, 1.5))(x))(2.5)
+    assert_close(third_derivative, float(third), 1e-12)
 
 
 def test_multigammaln_formula_for_a_dimension_above_one():
@@ -245,7 +262,6 @@ MISSING = [
     (lambda x: sc.bdtrc(2, x + 5, 0.4), r"bdtrc\(k, n, p\) with respect to `n`"),
     (lambda x: sc.nbdtr(2, x + 5, 0.4), r"nbdtr\(k, n, p\) with respect to `n`"),
     (lambda x: sc.nbdtrc(2, x + 5, 0.4), r"nbdtrc\(k, n, p\) with respect to `n`"),
-    (lambda x: sc.zeta(x + 2, 1.5), r"zeta\(x, q\) with respect to `x`"),
     (lambda x: sc.iv(x, 1.0), r"iv\(v, x\) with respect to the order `v`"),
     (lambda x: sc.ive(x, 1.0), r"ive\(v, x\) with respect to the order `v`"),
     (lambda x: sc.kv(x, 1.0), r"kv\(v, x\) with respect to the order `v`"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.special as sc
+from scipy.special import _ufuncs
 
 from optiad import tracing
 from optiad.numpy import elementwise, ufunc_methods
@@ -69,7 +70,8 @@ def route(primitive, ops):
     for name in primitive.names:
         module, _, short = name.rpartition(".")
         target = getattr(ops, short, None)
-        called = getattr({"numpy": np, "scipy.special": sc}.get(module), short, None)
+        called = getattr({"numpy": np, "scipy.special": sc,
+                          "scipy.special._ufuncs": _ufuncs}.get(module), short, None)
         if target is None or called is None:
             continue
         if isinstance(called, np.ufunc):

@@ -14,7 +14,7 @@ import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where as _where  # np.where is below
 from optiad.numpy.base import elementwise as _elementwise, new_array, operand
-from optiad.primitives import REGISTRY, elementwise as E, special as S
+from optiad.primitives import REGISTRY, elementwise as E, special as S, special_zeta as Z
 from optiad.tracing import Tracer, lift
 
 
@@ -36,7 +36,14 @@ def power(x, y):
 
 
 float_power = power
-WRITTEN_OUT = {"power", "float_power"}     # the records' names that have a function above
+
+
+def zeta(x, q=None):
+    """scipy.special.zeta: the Riemann zeta(x) without q, the Hurwitz zeta(x, q) with it."""
+    return _elementwise(Z.riemann_zeta, x) if q is None else _elementwise(Z.zeta, x, q)
+
+
+WRITTEN_OUT = {"power", "float_power", "zeta"}     # the records' names that have a function above
 GENERATED = {}                              # short name -> primitive, from the records
 
 
@@ -142,4 +149,4 @@ SCIPY_COMPOSITES = ("logit", "multigammaln", "polygamma")
 
 __all__ = ["power", "float_power", "positive", "conj", "conjugate", "bitwise_and", "bitwise_or",
            "bitwise_xor", "invert", "bitwise_not", "sigmoid", "logit", "multigammaln",
-           "polygamma", "where", "clip", "round", "around", *GENERATED]
+           "polygamma", "zeta", "where", "clip", "round", "around", *GENERATED]

@@ -16,7 +16,7 @@ infinite (a pole, an end of the domain, a branch that `select` discards).  A par
 The record names "scipy.special.<name>", so SciPy's call on a traced value lands here.  Numba
 cannot call scipy.special: all but gamma (math.gamma) run as NumPy library steps.
 
-The Bessel functions are in special_bessel.py.  erf, erfc, ndtr, expit, log_expit, gammaln,
+The Bessel functions are in special_bessel.py, the zeta functions in special_zeta.py.  erf, erfc, ndtr, expit, log_expit, gammaln,
 digamma, polygamma and xlogy are in elementwise.py; logit is written with log and log1p in
 optiad/numpy/elementwise.py; logsumexp, softmax and log_softmax run SciPy's own code.
 """
@@ -160,13 +160,6 @@ betaln = function("betaln", sc.betaln, lambda a, b, out: digamma(a) - digamma(a 
 poch = function("poch", sc.poch, lambda z, m, out: out * (digamma(z + m) - digamma(z)),
                 lambda z, m, out: out * digamma(z + m), library=NO_NUMBA,
                 symbolic="sp.rf(a, b)", doc="the rising factorial gamma(z + m) / gamma(z)")
-# scipy.special.zeta is Python around the ufunc _zeta (and _riemann_zeta without q): a traced
-# zeta(x, q) reaches _zeta, which optiad.numpy routes here.  d/dq = -x zeta(x + 1, q).
-zeta = function("zeta", _ufuncs._zeta,
-                no_closed_form("zeta(x, q)", "`x`", "the Hurwitz zeta function's derivative in "
-                               "its exponent x has no closed form"),
-                lambda x, q, out: -x * zeta(x + 1.0, q), library=NO_NUMBA,
-                symbolic="sp.zeta(a, b)", doc="the Hurwitz zeta function zeta(x, q)")
 # multigammaln(a, d): d, the dimension, is an integer param.  SciPy's function is Python (not a
 # ufunc), so the record names nothing: optiad.numpy writes it out and routes it.
 multigammaln = function(
