@@ -220,8 +220,10 @@ def to_markdown(rows) -> str:
         if row.get("targets"):
             lines += ["", "| target | measured | met |", "|---|---|---|"]
             for target in row["targets"]:
-                lines.append(f"| optiad (numba) <= {target['ratio']}x {target['peer']} | "
-                             f"{target['measured']:.2f}x | {'yes' if target['met'] else 'NO'} |")
+                what = target.get("what", f"optiad (numba) <= {target['ratio']}x "
+                                          f"{target['peer']}")
+                lines.append(f"| {what} | {target['measured']:.2f}x | "
+                             f"{'yes' if target['met'] else 'NO'} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """The whole benchmark suite in one run (`python -m benchmarks`): derivative cases (runner.py),
-whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), first calls with
-a cold and a warm kernel cache (first_calls.py).  One JSON with machine and version
+whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), Python branches
+on traced values (branches.py), first calls with a cold and a warm kernel cache
+(first_calls.py).  One JSON with machine and version
 information, one Markdown summary, docs/benchmarks.md regenerated, and `failures(results)`:
 every case that raised and every derivative whose error exceeds its tolerance -- what CI fails
 on (never on time).
@@ -12,7 +13,7 @@ import json
 import os
 import traceback
 
-from benchmarks import ode, optimizers, runner
+from benchmarks import branches, ode, optimizers, runner
 from benchmarks.first_calls import derivative_job, measure
 from benchmarks.peers import OPTIAD
 
@@ -39,6 +40,7 @@ def run_suite(quick=False, log=print) -> dict:
     part("derivatives", lambda: runner.run(quick=quick, log=log)["rows"])
     part("optimizers", lambda: optimizers.run(quick=quick))
     part("ode", lambda: [ode.lotka_volterra_case(quick), ode.robertson_case(quick)])
+    part("branches", lambda: [branches.huber_case(quick)])
     part("first_calls", lambda: measure(first_call_jobs(results)))
     return results
 
@@ -67,7 +69,7 @@ def failures(results) -> list[str]:
             elif abs(t["fun"] - hand["fun"]) > FUN_TOLERANCE * max(1.0, abs(hand["fun"])):
                 found.append(f"{row['case']} {tool}: f = {t['fun']:.10g}, hand-written run "
                              f"{hand['fun']:.10g}")
-    for row in results.get("ode", []):
+    for row in results.get("ode", []) + results.get("branches", []):
         for tool, t in row["tools"].items():
             if not t["within_tolerance"]:
                 found.append(f"{row['case']} {tool}: error {t['max_relative_error']:.1e} > "
@@ -89,10 +91,11 @@ def targets(results) -> list[dict]:
             t = row["target"]
             found.append({"what": f"{row['case']}: optiad.minimize <= {t['ratio']}x "
                                   f"{t['peer']}", "ratio": t["measured"], "met": t["met"]})
-    for row in results.get("ode", []):
+    for row in results.get("ode", []) + results.get("branches", []):
         for t in row.get("targets", []):
-            found.append({"what": f"{row['case']}: optiad (numba) <= {t['ratio']}x "
-                                  f"{t['peer']}", "ratio": t["measured"], "met": t["met"]})
+            what = t.get("what", f"optiad (numba) <= {t['ratio']}x {t['peer']}")
+            found.append({"what": f"{row['case']}: {what}", "ratio": t["measured"],
+                          "met": t["met"]})
     compile_row = next((r for r in results.get("derivatives", [])
                         if r.get("case") == "compile"), None)
     if compile_row:
@@ -117,6 +120,11 @@ def to_markdown(results) -> str:
                   "JAX's jit) apart.", "", optimizers.to_markdown(results["optimizers"]), ""]
     if "ode" in results:
         parts += ["## ODE gradients", "", ode.to_markdown(results["ode"])]
+    if "branches" in results:
+        parts += ["## Python branches", "", "A Python `if` per element (guarded traces, "
+                  "docs/control-flow.md) against the same loss written with `np.where`; "
+                  "the first call traces and compiles.", "",
+                  ode.to_markdown(results["branches"])]
     if "first_calls" in results:
         parts += ["## First calls: cold and warm kernel cache", "", first_calls_markdown(
             results["first_calls"])]

@@ -24,8 +24,8 @@ from optiad.errors import ArgumentError
 from optiad.ir import Graph, OutTree, split_by_direction
 from optiad.jacobians import hessian_of, jacobian_of
 from optiad.staging import (Signature, as_tuple, derived, function_cache, output_value,
-                            plain_key, remember_fast, require_scalar_output, to_float_array,
-                            trace_key, traced_base, traced_positions)
+                            plain_key, program_backend, remember_fast, require_scalar_output,
+                            to_float_array, trace_key, traced_base, traced_positions)
 from optiad.transforms.programs import PROGRAMS, grad_graph, hvp_graph, jvp_graph, vjp_graph
 
 
@@ -175,15 +175,20 @@ def hvp_at(fn, backend=None):
         require_scalar_output(fn, signature, "hvp_at")
         cache = function_cache(fn)
         resolved = resolve(backend)
-        key = ("hvp_at", trace_key(fn, signature), resolved)
-        if key not in cache:
-            base = traced_base(fn, signature)
-            key = ("hvp_at", trace_key(fn, signature), resolved)
-            cache[key] = _LinearizedHVP(hvp_graph(base.graph, (position,)), base.captured,
-                                        resolved)
-            cache[key].by_value = signature.by_value
+        base = traced_base(fn, signature)
+        eager = signature.variant == "eager"        # (staging.Variants: not kept)
+        key = ("hvp_at", trace_key(fn, signature), resolved, signature.variant)
+        linearized = None if eager else cache.get(key)
+        if linearized is None:
+            graph = hvp_graph(base.graph, (position,))
+            linearized = _LinearizedHVP(graph, base.captured, "numpy" if eager else
+                                        program_backend(graph, resolved, base.graph.guard
+                                                        is not None))
+            linearized.by_value = signature.by_value
+            if not eager:
+                cache[key] = linearized
         size = np.shape(signature.traced_values[position])
-        return cache[key].at(signature.traced_values), size, cache[key]
+        return linearized.at(signature.traced_values), size, linearized
     return _wrap(fn, prepare, "hvp_at")
 
 

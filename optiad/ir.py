@@ -112,6 +112,9 @@ class Graph:
     eqns: list
     outvars: list
     out_tree: OutTree = OutTree.SINGLE      # what the function returned: one value or a tuple
+    # of a guarded trace (Python control flow on traced values): the Graph, on the same
+    # inputs, that gives 1.0 where this one is the function (tracing.TracedFunction)
+    guard: Any = None
 
     def __str__(self) -> str:
         return graph_to_text(self)

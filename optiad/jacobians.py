@@ -90,10 +90,12 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     if resolve(backend) != "numba" or any(isinstance(x, Tracer) for x in inputs):
         return None
     cache = staging.function_cache(fn)
-    cache_key = (kind, staging.trace_key(fn, signature), "numba sweep")
+    base = staging.traced_base(fn, signature)
+    if signature.variant == "eager" or staging.program_backend(
+            base.graph, "numba", signature.variant is not None) != "numba":
+        return None
+    cache_key = (kind, staging.trace_key(fn, signature), "numba sweep", signature.variant)
     if cache_key not in cache:
-        base = staging.traced_base(fn, signature)
-        cache_key = (kind, staging.trace_key(fn, signature), "numba sweep")
         program = None
         if not base.captured:
             graph = build(base.graph)

@@ -69,8 +69,18 @@ def format_param(value) -> str:
 
 
 def graph_to_text(graph) -> str:
-    names = {}
-    fresh = _names()
+    """The graph one equation per line; a guarded trace (a Python `if` on a traced value)
+    follows with its guard program, which shares the input names."""
+    names, fresh = {}, _names()
+    text = _text(graph, names, fresh)
+    guard = getattr(graph, "guard", None)
+    if guard is None:
+        return text
+    return (f"{text}\nguards: the program above is the function where this gives 1.0 (the "
+            f"branches taken at the traced call):\n{_text(guard, names, fresh)}")
+
+
+def _text(graph, names, fresh) -> str:
 
     def name(atom):
         if _is_literal(atom):

@@ -23,6 +23,8 @@ constant.  If the second try fails too, optiad's error from it is shown, or else
 
 from __future__ import annotations
 
+import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -33,6 +35,7 @@ from optiad.errors import ArgumentError, OptiadError, returned_at, user_frame, w
 from optiad.ir import Graph, OutTree
 from optiad.primitives.core import Zero
 from optiad.tracing import ConcreteArg, StaticArg, TracedArg, Tracer
+from optiad.transforms.batched_guards import BatchedGuards
 from optiad.transforms.evaluate import evaluate
 from optiad.transforms.trace import trace_function
 
@@ -89,9 +92,13 @@ def static_key(value):
 class Signature:
     """How one call's arguments enter the graph: traced (by shape) or static (by value).
     `constants`: the traced arguments not differentiated, as the caller gave them (position ->
-    value); `by_value`: this call's trace is keyed by their values (see the module docstring)."""
+    value); `by_value`: this call's program is chosen by more than shapes -- the constants'
+    values (see the module docstring) or guards (`variant`: which of fn's guarded traces
+    holds at this call, "eager" past VARIANT_LIMIT, None when fn's trace has no guards)."""
 
     by_value = False
+    variant = None
+    selected = None         # the trace chosen for this call (traced_base, once per call)
 
     def __init__(self, args, diff_argnums, static_argnums):
         self.specs, self.traced_values, self.position_of = [], [], {}
@@ -101,11 +108,11 @@ class Signature:
             if i in diff_argnums:
                 array = to_float_array(value, i)
                 from_int = not isinstance(value, Tracer) and np.asarray(value).dtype.kind in "iu"
-                self._traced(i, array, from_int)
+                self._traced(i, array, from_int, True)
                 key.append(("d", array.shape, from_int))
             elif i not in static_argnums and is_float_data(value):
                 array = value if isinstance(value, Tracer) else np.asarray(value, np.float64)
-                self._traced(i, array, False)
+                self._traced(i, array, False, False)
                 self.constants[i] = value
                 key.append(("c", array.shape))
             else:
@@ -113,9 +120,9 @@ class Signature:
                 key.append(static_key(value))
         self.key = tuple(key)
 
-    def _traced(self, position, value, from_int):
+    def _traced(self, position, value, from_int, differentiated):
         self.position_of[position] = len(self.traced_values)
-        self.specs.append(TracedArg(np.shape(value), from_int))
+        self.specs.append(TracedArg(np.shape(value), from_int, value, differentiated))
         self.traced_values.append(value)
 
 
@@ -185,14 +192,100 @@ def _tracer_free(value):
 
 
 def traced_base(fn, signature):
+    """fn's trace for this call: the one for its signature, or, if fn's code asks its traced
+    values for bools or ints, the variant whose guards hold at this call's arguments."""
+    if signature.selected is not None:
+        return signature.selected
     cache = function_cache(fn)
     key = ("trace", trace_key(fn, signature))
-    if key not in cache:
-        traced = _trace(fn, signature, cache)
+    found = cache.get(key)
+    if found is None:
+        found = _trace(fn, signature, cache)
         key = ("trace", trace_key(fn, signature))        # by value, if the trace needed it
-        cache[key] = traced
-        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", traced.graph)
-    return cache[key]
+        debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", found.graph)
+        if found.guard is not None:
+            cache[key] = Variants(found)
+            signature.variant, signature.by_value = 0, True
+        else:
+            cache[key] = found
+    elif isinstance(found, Variants):
+        found = found.select(fn, signature, cache)
+    signature.selected = found
+    return found
+
+
+VARIANT_LIMIT = 64      # guarded traces kept per function and signature; past it, eager
+# A guarded trace of a Python loop over elements is a long run of scalar equations, and each
+# branch pattern is a new program: Numba would compile every one for tens of seconds (a
+# 1,000-element loop with an `if` each: 25 s for the gradient, as long again for its guards),
+# so beyond this size a guarded trace's programs run on the NumPy backend
+GUARDED_NUMBA_MAX_EQUATIONS = 300
+
+
+def program_backend(graph, backend, guarded) -> str:
+    """The backend a program runs on: the one asked for, except for large guarded graphs."""
+    if guarded and backend == "numba" and len(graph.eqns) > GUARDED_NUMBA_MAX_EQUATIONS:
+        return "numpy"
+    return backend
+
+
+class Variants:
+    """The guarded traces of one function for one signature: the trace taken at the call that
+    made each, valid where its guards hold.  A call runs the guard programs (most recently
+    used first) and uses the first that holds; if none does, fn is traced again at this call
+    and the new trace is kept.  Past VARIANT_LIMIT traces the function is traced at every
+    call and its programs built afresh on the NumPy backend (as autograd does), with one
+    warning: never a stale branch, never an error."""
+
+    def __init__(self, first):
+        self.lock = threading.RLock()   # threads calling one function share its variants
+        self.traces = [first]
+        self.order = [0]            # most recently used first
+        self.checks: dict = {}      # index -> its BatchedGuards
+        self.warned = False
+
+    def select(self, fn, signature, cache):
+        with self.lock:
+            return self._select(fn, signature, cache)
+
+    def _select(self, fn, signature, cache):
+        inputs = signature.traced_values
+        for index in self.order:
+            if self._holds(index, inputs):
+                self.order.remove(index)
+                self.order.insert(0, index)
+                signature.variant, signature.by_value = index, True
+                return self.traces[index]
+        traced = _trace(fn, signature, cache)
+        signature.by_value = True
+        if len(self.traces) >= VARIANT_LIMIT:
+            if not self.warned:
+                self.warned = True
+                warnings.warn(
+                    f"{getattr(fn, '__name__', 'the function')} has taken more than "
+                    f"{VARIANT_LIMIT} patterns of Python branches on traced values; optiad now "
+                    "traces it at every call and runs it uncompiled. Write the branches with "
+                    "np.where to get one compiled program.", stacklevel=4)
+            signature.variant = "eager"
+            return traced
+        self.traces.append(traced)
+        signature.variant = len(self.traces) - 1
+        self.order.insert(0, signature.variant)
+        debug_print(1, f"{getattr(fn, '__name__', fn)}: traced again (guards failed)",
+                    f"variant {signature.variant}")
+        return traced
+
+    def _holds(self, index, inputs) -> bool:
+        traced = self.traces[index]
+        inputs = list(inputs) + traced.captured
+        if any(isinstance(x, Tracer) for x in inputs):
+            # inside an enclosing trace: asking the traced answer records the enclosing
+            # trace's own guard on it
+            return bool(evaluate(traced.guard, inputs)[0])
+        check = self.checks.get(index)
+        if check is None:    # (on NumPy whatever the backend: a few vector steps, no compile)
+            check = self.checks[index] = BatchedGuards(traced.predicates, traced.answers)
+        return check(*inputs)
 
 
 def _trace(fn, signature, cache):
@@ -234,14 +327,24 @@ def derived(fn, signature, kind, build, backend=None):
     """Cached derived program: build(base_graph) -> Graph with the base's inputs (+ extras)."""
     cache = function_cache(fn)
     backend = resolve(backend)
-    key = (kind, trace_key(fn, signature), backend)
+    base = traced_base(fn, signature)
+    if signature.variant == "eager":
+        graph = build(base.graph)
+        graph.guard = base.graph.guard
+        entry = Entry(graph, base.captured, "numpy")
+        entry.by_value = True           # (never on the shape-keyed fast path)
+        return entry
+    key = (kind, trace_key(fn, signature), backend) + \
+        (() if signature.variant is None else (signature.variant,))
     entry = cache.get(key)
     if entry is None:
-        base = traced_base(fn, signature)
-        key = (kind, trace_key(fn, signature), backend)
         graph = build(base.graph)
+        # a derivative of a guarded trace holds where the trace does (printing shows it;
+        # optimize's compiled loops decline such a graph)
+        graph.guard = base.graph.guard
         debug_print(2, f"{kind[0]} graph of {getattr(fn, '__name__', fn)}", graph)
-        entry = cache[key] = Entry(graph, base.captured, backend)
+        entry = cache[key] = Entry(graph, base.captured,
+                                   program_backend(graph, backend, signature.variant is not None))
         entry.by_value = signature.by_value
     return entry
 

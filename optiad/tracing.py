@@ -12,8 +12,6 @@ imported (this module sits below it and must not import it).
 
 from __future__ import annotations
 
-import ast
-import linecache
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -22,15 +20,19 @@ import numpy as np
 
 from optiad.errors import (
     ArgumentError,
-    EscapedTracerError,
     OptiadError,
     TracerConversionError,
     UnsupportedFunctionError,
-    user_frame,
     where,
     where_raised,
 )
 from optiad.ir import Eqn, Graph, Literal, OutTree, Var, atom_key, freeze
+from optiad.known_values import KnownValues
+from optiad.tracer_questions import answer as _answer
+from optiad.tracer_questions import assigning_into_array as _assigning_into_array
+from optiad.tracer_questions import conversion_error as _conversion_error
+from optiad.tracer_questions import escaped_error, guard_holds
+from optiad.tracer_questions import write_error as _write_error
 
 UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
 FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) -> optiad impl
@@ -43,8 +45,9 @@ OBJECT_FALLBACK_WARN_SIZE = 1000
 class Builder:
     """Collects the equations of one trace.  Builders nest (a trace inside a trace)."""
 
-    def __init__(self):
+    def __init__(self, known: KnownValues | None = None):
         self.level = len(_BUILDERS)
+        self.known = known      # the traced call's values (known_values.py), or None
         self.invars: list[Var] = []
         self.eqns: list[Eqn] = []
         self.captured: list[tuple[Any, Var]] = []   # outer-trace values used here, as inputs
@@ -78,6 +81,8 @@ class Builder:
                 captured = Var(value.shape, value.dtype)
                 self._captured_by_id[id(value.variable)] = captured
                 self.captured.append((value, captured))
+                if self.known is not None:
+                    self.known.add_outer(captured, value)
             return captured
         if isinstance(value, np.ndarray) and value.dtype == object:
             return self.atom(lift(value))
@@ -93,6 +98,8 @@ class Builder:
             shape, dtype = primitive.shape_rule(*inputs, **params)
             out = Var(shape, dtype)
             self.eqns.append(Eqn(primitive, inputs, out, params))
+            if self.known is not None:
+                self.known.add_equation(self.eqns[-1])
             if key is not None:
                 self._recorded[key] = out
         # A new Tracer every time, even for a merged equation: `a = x * 2; b = x * 2` share
@@ -167,55 +174,6 @@ def lift(value):
 
 
 # ---- the traced value ---------------------------------------------------------------------------
-
-def _write_error() -> TracerConversionError:
-    return TracerConversionError(
-        f"writing a traced value into a NumPy array{where()}A NumPy array holds only numbers, "
-        "so the derivative would be lost. Build the array from traced values instead: "
-        "np.zeros_like(x) (a traced array) followed by item assignment, np.array([e1, e2, ...]), "
-        "np.stack or np.concatenate.")
-
-
-def escaped_error(tracer) -> EscapedTracerError:
-    return EscapedTracerError(
-        f"a traced value escaped from the computation of a derivative: {tracer!r} was kept "
-        f"(in a list, a global, an attribute of an object) while optiad traced the function, "
-        f"and is used after that trace ended{where()}It is a placeholder, not a number. To "
-        "keep numbers for diagnostics, return them from the function (as part of its output) "
-        "or record them outside the differentiated call, e.g. by calling the function again "
-        "on concrete arrays.")
-
-
-def _conversion_error(what: str, tracer: Tracer) -> OptiadError:
-    if tracer.builder.finished:
-        return escaped_error(tracer)
-    if _assigning_into_array():
-        return _write_error()
-    hint = ("use np.where(condition, a, b) to choose between values, or pass the value as a "
-            "constant argument (static_argnums=...) if it does not depend on the inputs being "
-            "differentiated")
-    if id(tracer.variable) in tracer.builder.integer_inputs:
-        hint = ("this argument is an integer and was selected for differentiation; integers have "
-                "no derivative: leave it out of argnums and it is passed as a constant")
-    return TracerConversionError(
-        f"{what} needs a concrete value, but this value is traced (its derivative is being "
-        f"computed){where()}Instead, {hint}.")
-
-
-def _assigning_into_array() -> bool:
-    """Is the user's current line an assignment into a subscript (`a[i] = traced`)?"""
-    frame = user_frame()
-    if frame is None:
-        return False
-    source = linecache.getline(frame.filename, frame.lineno).strip()
-    try:
-        statement = ast.parse(source).body[0]
-    except (SyntaxError, IndexError):
-        return False
-    targets = getattr(statement, "targets", None) or [getattr(statement, "target", None)]
-    return isinstance(statement, (ast.Assign, ast.AugAssign)) and any(
-        isinstance(t, ast.Subscript) for t in targets)
-
 
 class Tracer:
     """A traced array: shape and dtype known, values not.  Behaves like an ndarray."""
@@ -310,26 +268,34 @@ class Tracer:
                 result[index] = self[index]
         return result
 
+    # Python's questions: answered from the traced call's values, with a guard, where the
+    # trace carries them (known_values.py); otherwise an error that says what to do instead
     def __bool__(self):
-        raise _conversion_error("Python `if`/`while`/`and`/`or`/bool()", self)
+        return _answer(self, "bool", "Python `if`/`while`/`and`/`or`/bool()")
 
     def __float__(self):
-        raise _conversion_error("float()", self)
+        return float(_answer(self, "value", "float()"))
 
     def __int__(self):
-        raise _conversion_error("int()", self)
+        return _answer(self, "int", "int()")
 
     def __index__(self):
-        raise _conversion_error("using a traced value as an index or size", self)
+        if self.dtype.kind not in "iub":    # as NumPy: a float is no index
+            raise _conversion_error("using a traced value as an index or size", self)
+        return _answer(self, "int", "using a traced value as an index or size")
 
     def __complex__(self):
-        raise _conversion_error("complex()", self)
+        return complex(_answer(self, "value", "complex()"))
 
     def item(self, *args):
-        raise _conversion_error(".item()", self)
+        if args:
+            return self[args if len(args) > 1 else args[0]].item()
+        return _answer(self, "value", ".item()")
 
     def tolist(self):
-        raise _conversion_error(".tolist()", self)
+        if self.ndim == 0:
+            return self.item()
+        return [element.tolist() for element in self]
 
     # -- indexing --
     def __getitem__(self, index):
@@ -377,6 +343,8 @@ class TracedArg(NamedTuple):
     """An argument that enters the trace as an input of this shape (a tracer)."""
     shape: tuple
     from_integer: bool = False      # given as an int: an error names that if it is used so
+    value: Any = None               # the traced call's value (an array, or an outer tracer)
+    differentiated: bool = True     # False: a constant argument, traced so as not to recompile
 
 
 class ConcreteArg(NamedTuple):
@@ -396,7 +364,14 @@ class StaticArg(NamedTuple):
 
 
 class TracedFunction:
-    """Result of `record`: the Graph plus what is needed to call it again."""
+    """Result of `record`: the Graph plus what is needed to call it again.  A trace whose
+    code asked traced values for Python bools or ints also has `guards` (known_values.Guard),
+    `guard`: a Graph on the same inputs whose one output is 1.0 where every guard gives its
+    recorded answer -- where this graph is the function -- and `predicates` (a Graph, one
+    bool output per guard) with the `answers` they must give."""
+
+    guard = predicates = None       # Graphs, for a guarded trace
+    guards = answers = ()
 
     def __init__(self, graph: Graph, captured: list):
         self.graph = graph
@@ -405,10 +380,21 @@ class TracedFunction:
 
 def _argument(builder, spec):
     if isinstance(spec, TracedArg):
-        return builder.new_input(spec.shape, np.float64, from_integer=spec.from_integer)
+        tracer = builder.new_input(spec.shape, np.float64, from_integer=spec.from_integer)
+        if builder.known is not None:
+            if isinstance(spec.value, Tracer):
+                builder.known.add_outer(tracer.variable, spec.value)
+            else:
+                builder.known.add_input(tracer.variable, spec.value, spec.differentiated)
+        return tracer
     if isinstance(spec, ConcreteArg):
         builder.new_input(spec.shape, np.float64)      # an input all the same, unused
     return spec.value
+
+
+def _carries_values(arg_specs) -> bool:
+    """A trace of a call (staging.py gives the call's values) rather than of a graph."""
+    return any(isinstance(s, TracedArg) and s.value is not None for s in arg_specs)
 
 
 def record(fn: Callable, arg_specs: list) -> TracedFunction:
@@ -427,7 +413,7 @@ def record(fn: Callable, arg_specs: list) -> TracedFunction:
 
 
 def _record(fn: Callable, arg_specs: list) -> TracedFunction:
-    with Builder() as builder:
+    with Builder(KnownValues() if _carries_values(arg_specs) else None) as builder:
         call_args = [_argument(builder, spec) for spec in arg_specs]
         try:
             result = fn(*call_args)
@@ -466,7 +452,16 @@ def _record(fn: Callable, arg_specs: list) -> TracedFunction:
                 raise ArgumentError(f"the traced function returned a {type(out).__name__}; it "
                                     "must return an array, a number, or a list or tuple of "
                                     "them")
+        guards = tuple(builder.known.guards) if builder.known is not None else ()
+        if guards:
+            holds, predicates, answers = guard_holds(builder, Tracer, ops)
+            holds, predicates = builder.atom(holds), [builder.atom(p) for p in predicates]
     invars = builder.invars + [var for _, var in builder.captured]
-    return TracedFunction(Graph(invars, builder.eqns, outvars, out_tree),
-                          [value for value, _ in builder.captured])
+    traced = TracedFunction(Graph(invars, builder.eqns, outvars, out_tree),
+                            [value for value, _ in builder.captured])
+    if guards:
+        traced.guard = Graph(invars, list(builder.eqns), [holds], OutTree.SINGLE)
+        traced.predicates = Graph(invars, list(builder.eqns), predicates, OutTree.TUPLE)
+        traced.guards, traced.answers = guards, answers
+    return traced
 

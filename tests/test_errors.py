@@ -7,6 +7,7 @@ the row does not name.  The mistakes are written in plain functions below, one m
 line, so that each message can be checked for this file and that line number.
 """
 
+import math
 import os
 import re
 
@@ -47,16 +48,10 @@ def raises(error_type, call, *, says=(), line_has=()):
 
 
 # ---- the mistakes, one per line ------------------------------------------------------------------
-def branches(x):
-    if x[0] > 0:
-        return np.sum(x)
-    return 0.0
-
-
-def loops(x):
-    while np.sum(x) < 10:
-        x = x * 2
-    return np.sum(x)
+def branches_in_a_loop_body(x):
+    def body(i, carry):
+        return carry if carry > 0 else -carry
+    return ad.fori_loop(0, 3, body, x[0])
 
 
 def converts(x, conversion):
@@ -172,12 +167,16 @@ def uses_the_kept_value():
 
 # ---- the document's rows -> (error, call, phrases, lines named) ---------------------------------
 CASES = {
-    "`if x > 0:`, `while`, `bool(x)`, `float(x)`, `int(x)` on a traced value": [
-        (ad.TracerConversionError, gradient_call(branches),
-         ("`if`", "np.where", "constant argument"), "if x[0] > 0:"),
-        (ad.TracerConversionError, gradient_call(loops), ("np.where",), "while np.sum(x) < 10:"),
-        *[(ad.TracerConversionError, lambda c=c: ad.grad(converts)(X, c), (f"{c.__name__}(",),
-           "return conversion(x[0]) * 1.0") for c in (bool, float, int)],
+    "`float(x)`, `math.exp(x)`, `x.item()` of a value that depends on a differentiated "
+    "argument": [
+        *[(ad.TracerConversionError, lambda c=c: ad.grad(converts)(X, c),
+           (f"{name}", "would lose its derivative", "np.exp"), "return conversion(x[0]) * 1.0")
+          for c, name in ((float, "float()"), (math.exp, "float()"))],
+    ],
+    "`if x > 0:`, `while`, `int(x)` on a traced value inside an `optiad.scan` or "
+    "`fori_loop` body": [
+        (ad.TracerConversionError, gradient_call(branches_in_a_loop_body),
+         ("`if`", "np.where", "scan"), "return carry if carry > 0 else -carry"),
     ],
     "`out = np.zeros(n); out[0] = traced`": [
         (ad.TracerConversionError, gradient_call(writes_into_numpy),

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent / "optiad"
 LAYERS = [
     ("leaves", ["optiad.errors", "optiad.ir", "optiad.printing", "optiad.debug",
                 "optiad.version", "optiad.blas_threads"]),
-    ("primitive records and tracing", ["optiad.tracing", "optiad.primitives.core",
+    ("primitive records and tracing", ["optiad.tracing", "optiad.known_values",
+                                       "optiad.tracer_questions", "optiad.primitives.core",
                                        "optiad.primitives.elementwise",
                                        "optiad.primitives.special",
                                        "optiad.primitives.special_bessel",

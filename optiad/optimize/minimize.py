@@ -68,12 +68,15 @@ class Problem:
         native = None
         if compiled and callback is None and resolve(self.backend) == "numba":
             graph, inputs = value_and_grad_program(self.fn, (x0, *self.args))
-            native = compiled_loop(functions, graph, len(graph.invars))
+            # a guarded graph (Python `if` on traced values) holds only near x0: the Python
+            # loop, whose every evaluation checks the guards, runs it
+            if graph.guard is None:
+                native = compiled_loop(functions, graph, len(graph.invars))
         if native is None and compiled is True:
             raise OptiadError(f"{name}: compiled=True, but the objective's value-and-gradient "
                               "program is not one Numba kernel (the numpy backend, a callback, "
-                              "or operations the numba backend leaves to NumPy); use "
-                              "compiled='auto'")
+                              "operations the numba backend leaves to NumPy, or a Python `if` "
+                              "on traced values); use compiled='auto'")
         if native is not None:
             extra = tuple(float(v) if np.ndim(v) == 0 else v for v in inputs) + \
                 tuple(native.constants)

@@ -12,4 +12,9 @@ from optiad.transforms.simplify import simplify
 def trace_function(fn: Callable, arg_specs: list) -> TracedFunction:
     """Trace `fn` into a simplified Graph; one TracedArg or StaticArg per argument."""
     traced = record(fn, arg_specs)
-    return TracedFunction(simplify(traced.graph), traced.captured)
+    result = TracedFunction(simplify(traced.graph), traced.captured)
+    if traced.guard is not None:
+        result.graph.guard = result.guard = simplify(traced.guard)
+        result.predicates = simplify(traced.predicates)
+        result.guards, result.answers = traced.guards, traced.answers
+    return result
