@@ -69,42 +69,34 @@ class KnownValues:
     # ---- what it answers ----
     def value(self, var: Var):
         """var's value at the traced call (NoValue if an input it depends on has none)."""
-        values = self._values
-        stack = [var]
-        while stack:
-            current = stack[-1]
-            if id(current) in values:
-                stack.pop()
-                continue
-            eqn = self._producer.get(id(current))
-            if eqn is None:
-                values[id(current)] = self._outer_value(current)
-                stack.pop()
-                continue
-            missing = [a for a in eqn.inputs if isinstance(a, Var) and id(a) not in values]
-            if missing:
-                stack.extend(missing)
-                continue
-            args = [a.value if isinstance(a, Literal) else values[id(a)] for a in eqn.inputs]
+        def compute(eqn, args):
             with np.errstate(all="ignore"):
-                values[id(current)] = eqn.primitive.impl(*args, **eqn.params)
-            stack.pop()
-        return values[id(var)]
+                return eqn.primitive.impl(*args, **eqn.params)
+        return self._walk(var, self._values, self._outer_value, compute,
+                          lambda literal: literal.value)
 
     def _outer_value(self, var):
         tracer = self._outer.get(id(var))
         known = getattr(getattr(tracer, "builder", None), "known", None)
         if known is None or tracer.builder.finished:
             raise NoValue
-        value = known.value(tracer.variable)
-        # the enclosing program holds only where this value is the same: a value guard there
-        # would be too strict, so the inner guards are checked by the enclosing trace instead
-        # (staging selects a variant with the enclosing tracers, which records its guard)
-        return value
+        # (the enclosing trace guards this inner trace's choice of program itself: staging
+        # selects the variant with the enclosing tracers, which records a guard there)
+        return known.value(tracer.variable)
 
     def depends(self, var: Var) -> tuple[bool, bool]:
         """(on any input, on a differentiated input) -- an outer value counts as both."""
-        memo = self._depends
+        def source(v):
+            return (id(v) in self._inputs, id(v) in self._differentiated or id(v) in self._outer)
+
+        def combine(eqn, found):
+            return any(f[0] for f in found), any(f[1] for f in found)
+        return self._walk(var, self._depends, source, combine, lambda literal: (False, False))
+
+    def _walk(self, var, memo, source, combine, literal):
+        """memo[id(var)]: combine(eqn, its inputs' results) over the equations var depends
+        on, source(v) for a value no equation of this trace produces; each value once, in an
+        explicit stack (an unrolled loop is deeper than Python's recursion limit)."""
         stack = [var]
         while stack:
             current = stack[-1]
@@ -113,17 +105,15 @@ class KnownValues:
                 continue
             eqn = self._producer.get(id(current))
             if eqn is None:
-                outer = id(current) in self._outer
-                memo[id(current)] = (id(current) in self._inputs,
-                                     id(current) in self._differentiated or outer)
+                memo[id(current)] = source(current)
                 stack.pop()
                 continue
             missing = [a for a in eqn.inputs if isinstance(a, Var) and id(a) not in memo]
             if missing:
                 stack.extend(missing)
                 continue
-            found = [memo[id(a)] for a in eqn.inputs if isinstance(a, Var)]
-            memo[id(current)] = (any(f[0] for f in found), any(f[1] for f in found))
+            memo[id(current)] = combine(eqn, [literal(a) if isinstance(a, Literal) else
+                                              memo[id(a)] for a in eqn.inputs])
             stack.pop()
         return memo[id(var)]
 
