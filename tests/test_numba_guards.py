@@ -21,6 +21,13 @@ def test_transforms_compiled_on_numba_take_the_branch_at_each_point():
         np.testing.assert_allclose(ad.hvp(piecewise, backend="numba")(x, v), h @ v, rtol=1e-14)
         np.testing.assert_allclose(hvp_at(piecewise, backend="numba")(x)(v), h @ v, rtol=1e-14)
         np.testing.assert_allclose(ad.jacobian(piecewise, backend="numba")(x), g, rtol=1e-14)
+        np.testing.assert_allclose(ad.jvp(piecewise, (x,), (v,), backend="numba")[1], g @ v,
+                                   rtol=1e-14)
+        value, pullback = ad.vjp(piecewise, x, backend="numba")
+        np.testing.assert_allclose(pullback(1.5)[0], 1.5 * g, rtol=1e-14)
+        value, gradient = ad.value_and_grad(piecewise, backend="numba")(x)
+        assert value == pytest.approx(piecewise(x), rel=1e-15)
+        np.testing.assert_allclose(gradient, g, rtol=1e-14)
     programs = [entry.program for key, entry in staging.function_cache(piecewise).items()
                 if isinstance(key, tuple) and len(key) == 4 and key[2] == "numba" and
                 hasattr(entry, "program")]
