@@ -563,3 +563,22 @@ def test_the_parser_reads_each_kind_of_list():
                      ("optiad.numpy", "softmax")]:
         assert expected in spellings
     assert not any("constant or traced" in s for _, s in spellings)   # remarks are dropped
+
+
+def test_generated_functions_check_their_argument_count():
+    # a function generated from a record takes exactly the primitive's operands, as a NumPy
+    # ufunc does (one argument too few once made a malformed equation instead of an error)
+    from optiad.numpy.elementwise import GENERATED
+    checked = 0
+    for short, primitive in GENERATED.items():
+        function = getattr(ops, short)
+        operands = primitive.impl.nin if isinstance(primitive.impl, np.ufunc) else \
+            len(primitive.jvp) if primitive.jvp else None
+        if operands is None:
+            continue
+        for count in (operands - 1, operands + 1):
+            if count >= 0:
+                with pytest.raises(TypeError, match=f"takes {operands} arguments"):
+                    function(*[0.5] * count)
+        checked += 1
+    assert checked > 100

@@ -19,7 +19,13 @@ from optiad.tracing import Tracer, lift
 
 
 def _function(primitive):
+    operands = primitive.impl.nin if isinstance(primitive.impl, np.ufunc) else \
+        len(primitive.jvp) if primitive.jvp else None
+
     def function(*args):
+        if operands is not None and len(args) != operands:     # as a NumPy ufunc says it
+            raise TypeError(f"{primitive.name}() takes {operands} arguments "
+                            f"({len(args)} given)")
         return _elementwise(primitive, *args)
     function.__name__ = function.__qualname__ = primitive.name
     function.__doc__ = primitive.__doc__
