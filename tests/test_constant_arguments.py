@@ -57,7 +57,9 @@ def test_a_constant_the_function_needs_as_a_number_is_traced_by_value(backend):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_an_array_constant_traced_by_value_never_takes_the_shape_keyed_fast_path(backend):
+def test_an_array_constant_needed_as_a_number_never_takes_the_shape_keyed_fast_path(backend):
+    # float(weight) is answered with a guard on weight's value (known_values.py): each new
+    # value is a new variant, and the shape-keyed fast path must never skip that check
     def f(x, weight):
         w = float(weight)                  # a 0-d float64 array, needed as a number
         return np.sum(x ** 2) * w
