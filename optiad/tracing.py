@@ -365,13 +365,15 @@ class StaticArg(NamedTuple):
 
 class TracedFunction:
     """Result of `record`: the Graph plus what is needed to call it again.  A trace whose
-    code asked traced values for Python bools or ints also has `guards` (known_values.Guard),
-    `guard`: a Graph on the same inputs whose one output is 1.0 where every guard gives its
-    recorded answer -- where this graph is the function -- and `predicates` (a Graph, one
-    bool output per guard) with the `answers` they must give."""
+    code asked traced values for Python bools or ints also has `guards` (known_values.Guard)
+    and `checks`: a Graph on the same inputs whose first output is 1.0 where every guard gives
+    its recorded answer, else 0.0, followed by one bool predicate per guard, which must give
+    `answers`.  trace_function splits it into `graph.guard` (the first output: where this
+    graph is the function) and `predicates`."""
 
-    guard = predicates = None       # Graphs, for a guarded trace
+    checks = predicates = None      # Graphs, for a guarded trace
     guards = answers = ()
+    guard = property(lambda self: self.graph.guard)
 
     def __init__(self, graph: Graph, captured: list):
         self.graph = graph
@@ -455,13 +457,12 @@ def _record(fn: Callable, arg_specs: list) -> TracedFunction:
         guards = tuple(builder.known.guards) if builder.known is not None else ()
         if guards:
             holds, predicates, answers = guard_holds(builder, Tracer, ops)
-            holds, predicates = builder.atom(holds), [builder.atom(p) for p in predicates]
+            checks = [builder.atom(v) for v in [holds, *predicates]]
     invars = builder.invars + [var for _, var in builder.captured]
     traced = TracedFunction(Graph(invars, builder.eqns, outvars, out_tree),
                             [value for value, _ in builder.captured])
     if guards:
-        traced.guard = Graph(invars, list(builder.eqns), [holds], OutTree.SINGLE)
-        traced.predicates = Graph(invars, list(builder.eqns), predicates, OutTree.TUPLE)
+        traced.checks = Graph(invars, list(builder.eqns), checks, OutTree.TUPLE)
         traced.guards, traced.answers = guards, answers
     return traced
 

@@ -8,5 +8,6 @@ every primitive gets derivative checks in both modes, so an op cannot be added u
 
 from optiad.primitives.core import REGISTRY, Primitive, Zero, bind, defprimitive  # noqa: F401
 from optiad.primitives import elementwise, shape, reductions, updates, linalg  # noqa: F401
-from optiad.primitives import special, special_bessel, special_zeta  # noqa: F401,E402  (after elementwise)
+from optiad.primitives import special, special_bessel, special_zeta  # noqa: F401,E402
+# (the special functions after elementwise, whose primitives their rules use)
 from optiad.primitives import einsum  # noqa: F401,E402  (after linalg, whose reasons it reads)

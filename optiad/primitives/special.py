@@ -16,9 +16,10 @@ infinite (a pole, an end of the domain, a branch that `select` discards).  A par
 The record names "scipy.special.<name>", so SciPy's call on a traced value lands here.  Numba
 cannot call scipy.special: all but gamma (math.gamma) run as NumPy library steps.
 
-The Bessel functions are in special_bessel.py, the zeta functions in special_zeta.py.  erf, erfc, ndtr, expit, log_expit, gammaln,
-digamma, polygamma and xlogy are in elementwise.py; logit is written with log and log1p in
-optiad/numpy/elementwise.py; logsumexp, softmax and log_softmax run SciPy's own code.
+The Bessel functions are in special_bessel.py, the zeta functions in special_zeta.py.  erf,
+erfc, ndtr, expit, log_expit, gammaln, digamma, polygamma and xlogy are in elementwise.py; logit
+is written with log and log1p in optiad/numpy/elementwise.py; logsumexp, softmax and
+log_softmax run SciPy's own code.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import math
 
 import numpy as np
 import scipy.special as sc
-from scipy.special import _ufuncs
 
 from optiad.errors import UnsupportedFunctionError, where
 from optiad.primitives.core import Zero, defprimitive, elementwise_shape, safe_mul

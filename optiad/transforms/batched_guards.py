@@ -19,6 +19,7 @@ import numpy as np
 
 from optiad.ir import Graph, Literal, OutTree
 from optiad.transforms.evaluate import NumpyProgram
+from optiad.transforms.simplify import dce
 
 MAX_DEPTH = 40
 
@@ -60,7 +61,8 @@ class BatchedGuards:
             group.answers = np.array(group.answers, dtype=bool)
         self.rest = None
         if opaque:
-            self.rest = NumpyProgram(Graph(graph.invars, graph.eqns, opaque, OutTree.TUPLE))
+            self.rest = NumpyProgram(dce(Graph(graph.invars, graph.eqns, opaque,
+                                               OutTree.TUPLE)))
             self.rest_answers = np.array(opaque_answers, dtype=bool)
 
     def __call__(self, *inputs) -> bool:
