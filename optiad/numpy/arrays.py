@@ -35,7 +35,8 @@ def triu(m, k=0):
 
 
 def roll(a, shift, axis=None):
-    """A gather by the constant index (i - shift) mod n along each rolled axis."""
+    """The two slices of each rolled axis, concatenated: a[n-s:] then a[:n-s] (views and a
+    copy: compiled kernels hold them, where a gather by an index array would not)."""
     a = operand(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), np.shape(a))
@@ -45,7 +46,12 @@ def roll(a, shift, axis=None):
     for s, ax in zip(shifts.ravel(), axes.ravel()):
         ax = axes_of(a, int(ax))[0]
         n = np.shape(a)[ax]
-        a = getitem(a, (slice(None),) * ax + ((np.arange(n) - int(s)) % n,))
+        cut = n - int(s) % n if n else 0
+        if cut in (0, n):
+            continue
+        lead = (slice(None),) * ax
+        a = concatenate([getitem(a, lead + (slice(cut, None),)),
+                         getitem(a, lead + (slice(None, cut),))], axis=ax)
     return a
 
 
