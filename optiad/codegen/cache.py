@@ -158,7 +158,9 @@ def _import(source: str, key: str, decorator: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module      # numba's cache finds the module again by this name
     spec.loader.exec_module(module)
-    _guard_machine_code(module.kernel, path)
+    for value in list(vars(module).values()):   # every @njit function, whatever its name
+        if hasattr(value, "py_func"):
+            _guard_machine_code(value, path)
     return module
 
 
