@@ -26,6 +26,7 @@ from optiad.errors import OptiadError
 from optiad.ode import dopri5, stiff
 from optiad.ode.system import System, sensitivity_body
 from optiad.primitives.core import Zero, bind, defprimitive
+from optiad.transforms.loop_sparsity import odeint_sparsity
 
 SOLVERS = {
     "dopri5": dopri5.solve,
@@ -158,7 +159,7 @@ def _no_second_order(*args, **kwargs):
 
 odeint_p = defprimitive(
     "odeint", impl=partial(_run, "numpy"), shape=_shape, jvp_joint=_jvp, vjp_joint=_vjp,
-    vjp_wants=True, foldable=False,
+    vjp_wants=True, foldable=False, sparsity=odeint_sparsity,
     numba_step=lambda eqn: partial(_run, "numba", **eqn.params),
     library="an ODE solve: the solver runs it (dopri5 compiled, the others in solve_ivp)",
     no_symbolic="an ODE solution has no closed formula",
@@ -167,6 +168,7 @@ odeint_p = defprimitive(
 odeint_adjoint_p = defprimitive(
     "odeint_adjoint", impl=partial(_adjoint_run, "numpy"), shape=_adjoint_shape,
     jvp_joint=_no_second_order, vjp_joint=_no_second_order, foldable=False,
+    sparsity="a gradient from a backward solve: every entry may depend on every input",
     numba_step=lambda eqn: partial(_adjoint_run, "numba", **eqn.params),
     library="the adjoint's backward sweeps run in solve_ivp",
     no_symbolic="an ODE solution has no closed formula",

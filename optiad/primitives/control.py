@@ -32,6 +32,7 @@ from optiad.ir import Graph
 from optiad.primitives.core import Zero, bind, defprimitive
 from optiad.tracing import TracedArg
 from optiad.transforms.evaluate import NumpyProgram
+from optiad.transforms.loop_sparsity import scan_sparsity
 
 
 class Body:
@@ -277,7 +278,7 @@ def _scan_vjp(primals, out, ct, *, wanted, body, length, n_consts, carry_shapes,
 # numba_step (the native loop) is registered by codegen/loop.py, which sits above this layer
 scan_p = defprimitive(
     "scan", impl=_scan_impl, shape=_scan_shape, jvp_joint=_scan_jvp, vjp_joint=_scan_vjp,
-    vjp_wants=True, foldable=False,
+    vjp_wants=True, foldable=False, sparsity=scan_sparsity,
     library="a loop: its own lowering (numba_step, registered by codegen/loop.py)",
     no_symbolic="a loop has no closed formula",
     doc="a loop of `length` steps of a body graph; one flat result (see optiad.scan)")

@@ -29,6 +29,7 @@ import numpy as np
 
 from optiad.errors import OptiadError, ShapeError, where
 from optiad import tracing
+from optiad.primitives import patterns
 
 REGISTRY: dict[str, "Primitive"] = {}
 LISTENERS: list = []     # called with each primitive defined after they register (optiad.numpy)
@@ -82,6 +83,10 @@ class Primitive:
                   optiad.numpy gets a function of each short name, and np./scipy.special. calls
                   on traced values dispatch to it;
       methods     the Tracer methods it provides (x.exp(): NumPy's object-array loops call them).
+    Sparsity (transforms/sparsity.py propagates it; rules and helpers in patterns.py):
+      sparsity    rule(operands, out_shape, **params) -> each input's Jacobian pattern, or a
+                  string: why the primitive is a conservative dense block; derived for
+                  elementwise and non-differentiable primitives when not given.
     optiad check's symbolic row, and evaluation on object arrays (transforms/objects.py):
       symbolic    the formula, as Python text in the operands a, b, c, the params by name and
                   sympy as sp: "sp.sin(a)", "a ** p", "sp.Piecewise((b, a), (c, True))";
@@ -101,7 +106,7 @@ class Primitive:
                  vectorized: bool = False, numba_step: Callable | None = None,
                  names: Sequence[str] = (), methods: Sequence[str] | None = None,
                  symbolic: str | None = None, objects: Callable | None = None,
-                 no_symbolic: str | None = None):
+                 no_symbolic: str | None = None, sparsity: Callable | str | None = None):
         self.name = name
         self.impl = impl
         self.shape_rule = shape
@@ -129,6 +134,8 @@ class Primitive:
         self.symbolic = symbolic
         self.objects = objects
         self.no_symbolic = no_symbolic
+        self.sparsity = sparsity if sparsity is not None else _derived_sparsity(
+            elementwise, differentiable, self.vjp)
         self.__doc__ = doc or f"optiad primitive {name!r}"
 
     def scalar_template(self, params) -> str | None:
@@ -151,6 +158,17 @@ def _ufunc_template(impl) -> str | None:
     if not isinstance(impl, np.ufunc) or getattr(np, impl.__name__, None) is not impl:
         return None
     return f"np.{impl.__name__}(" + ", ".join(f"{{{k}}}" for k in range(impl.nin)) + ")"
+
+
+def _derived_sparsity(elementwise, differentiable, vjp):
+    """No entries for a primitive without a derivative; the broadcast rule for an elementwise
+    one (inputs whose reverse rule is None have no derivative); None (no rule) otherwise."""
+    if not differentiable:
+        return patterns.no_derivative
+    if elementwise:
+        return patterns.elementwise_rule(frozenset(
+            k for k, rule in enumerate(vjp or ()) if rule is None))
+    return None
 
 
 def defprimitive(name: str, impl: Callable, shape: Callable, **rules) -> Primitive:
@@ -266,6 +284,7 @@ safe_mul = defprimitive(
     jvp=[lambda a, b, out, da: safe_mul(da, b), lambda a, b, out, db: safe_mul(a, db)],
     vjp=[lambda a, b, out, ct: safe_mul(ct, b), lambda a, b, out, ct: safe_mul(a, ct)],
     numba="(0.0 if {0} == 0.0 else {0} * {1})", symbolic="a * b",
+    sparsity=patterns.product_rule,
     doc="t * partial, except that t == 0 gives 0 even where partial is inf or NaN.")
 
 stop_gradient = defprimitive(

@@ -35,6 +35,7 @@ import numpy as np
 
 from optiad.blas_threads import scipy_single_threaded
 from optiad.errors import OptiadError, ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import Zero, defprimitive
 from optiad.primitives.elementwise import divide, select
 from optiad.primitives.linalg import (LAPACK, NUMERIC, _column, _row, matmul, matrix_transpose,
@@ -75,7 +76,7 @@ def defcheck(name, check, doc):
     return defprimitive(
         name, impl=check, shape=lambda x, **params: (tuple(x.shape), np.dtype(np.float64)),
         jvp=[lambda x, out, dx, **params: dx], vjp=[lambda x, out, ct, **params: ct],
-        library=LAPACK, no_symbolic=NUMERIC, doc=doc)
+        sparsity=patterns.identity_rows, library=LAPACK, no_symbolic=NUMERIC, doc=doc)
 
 
 def _check_singular_values(values, nonzero):
@@ -130,6 +131,7 @@ def _check_full_rank(residuals, values, rtol):
 
 full_rank_residuals = defprimitive(
     "full_rank_residuals", impl=_check_full_rank,
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=lambda res, s, rtol: (tuple(res.shape), np.dtype(np.float64)),
     # the rules check too: a derivative program that never computes the residuals' value
     # (a gradient) must still refuse them
@@ -284,17 +286,20 @@ def _values_vjp(a, out, ct, full, driver):
 # one SVD serves the values, the vectors and their derivatives.
 svd_values = defprimitive(
     "svd_values", impl=lambda a, full, driver: _svd(a, False, driver, compute_uv=False),
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=_values_shape,
     jvp=[_values_jvp], vjp=[_values_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="the singular values, descending (exact at repeated values: the rule uses U, V only)")
 
 svd_u = defprimitive(
     "svd_u", impl=lambda a, full, driver: _svd(a, full, driver)[0], shape=_factor_shape(True),
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[_u_jvp], vjp=[_u_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="U of the SVD (LAPACK's signs; full=True: m columns, the extra ones a complement)")
 
 svd_vh = defprimitive(
     "svd_vh", impl=lambda a, full, driver: _svd(a, full, driver)[2], shape=_factor_shape(False),
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[_vh_jvp], vjp=[_vh_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="Vh of the SVD (LAPACK's signs; full=True: n rows, the extra ones a complement)")
 
@@ -379,12 +384,14 @@ def _q_vjp(a, out, ct, complete):
 
 qr_q = defprimitive(
     "qr_q", impl=lambda a, complete: np.linalg.qr(a, "complete" if complete else "reduced")[0],
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=_q_shape, jvp=[_q_jvp], vjp=[_q_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="Q of the QR decomposition (LAPACK's signs; complete=True: m columns, the extra ones "
         "a complement)")
 
 qr_r = defprimitive(
     "qr_r", impl=lambda a: np.linalg.qr(a, mode="r"), shape=_r_shape,
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[lambda a, out, da: _qr_tangents(a, da)[1]],
     vjp=[lambda a, out, ct: _qr_cotangent(a, None, ct)], library=LAPACK, no_symbolic=NUMERIC,
     doc="R of the thin QR decomposition, (..., min(m, n), n)")
@@ -421,6 +428,7 @@ def _pinv_vjp(a, x, ct, rtol, atol):
 
 pinv = defprimitive(
     "pinv", impl=_pinv_impl, shape=_pinv_shape, jvp=[_pinv_jvp], vjp=[_pinv_vjp],
+    sparsity=patterns.MATRIX_FUNCTION,
     library=LAPACK, no_symbolic=NUMERIC,
     doc="the Moore-Penrose pseudo-inverse; singular values at most atol + rtol * max(s) count "
         "as zero (derivative exact while the rank does not change)")
@@ -452,6 +460,7 @@ def _lstsq_a_vjp(a, b, x, ct, rcond):
 
 lstsq = defprimitive(
     "lstsq", impl=lambda a, b, rcond: np.linalg.lstsq(a, b, rcond=rcond)[0],
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=_lstsq_shape,
     jvp=[_lstsq_a_jvp, lambda a, b, x, db, rcond: matmul(pinv(a, rtol=rcond, atol=0.0), db)],
     vjp=[_lstsq_a_vjp,

@@ -18,6 +18,7 @@ import operator
 import numpy as np
 
 from optiad.errors import ArgumentError, OptiadError, ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import Zero, defprimitive
 from optiad.primitives.elementwise import add
 from optiad.primitives.linalg import BLAS, NUMERIC
@@ -189,8 +190,47 @@ def _operand_cotangent(i, operands, terms, output, ct):
     return broadcast_to(reshape(reduced, shape=keep), shape=tuple(operands[i].shape))
 
 
+EINSUM_PATTERN_LIMIT = 4_000_000     # label-space points the sparsity rule enumerates
+
+
+def _einsum_sparsity(operands, out_shape, spec):
+    """out[o] depends on operand k at e when o and e agree on their shared indices and the
+    other operands can all be nonzero there (a constant's nonzeros; anywhere for a computed
+    operand).  Enumerates the index space, up to EINSUM_PATTERN_LIMIT points; a larger
+    contraction is a conservative dense block."""
+    terms, output = _split(spec)
+    sizes = {c: d for term, op in zip(terms, operands) for c, d in zip(term, op.shape)}
+    labels = "".join(sizes)
+    if math.prod(sizes.values()) > EINSUM_PATTERN_LIMIT:
+        return patterns.dense(operands, out_shape)
+    space = tuple(sizes[c] for c in labels)
+
+    def spread(array, term):   # an operand's array laid out over the whole index space
+        order = sorted(range(len(term)), key=lambda i: labels.index(term[i]))
+        expanded = np.transpose(array, order).reshape(
+            [sizes[c] if c in term else 1 for c in labels])
+        return np.broadcast_to(expanded, space)
+
+    out_size = math.prod(out_shape)
+    result = []
+    for k, op in enumerate(operands):
+        if not op.varying:
+            result.append(None)
+            continue
+        others = np.ones(space, dtype=bool)
+        for j, (term, other) in enumerate(zip(terms, operands)):
+            if j != k:
+                others = others & spread(patterns.possibly_nonzero(other), term)
+        points = np.nonzero(others)
+        out_rows = spread(patterns.ids(out_shape), output)[points] if output else \
+            np.zeros(points[0].size, dtype=np.int64)
+        columns = spread(patterns.ids(op.shape), terms[k])[points]
+        result.append(patterns.matrix(out_rows, columns, (out_size, op.size)))
+    return result
+
+
 einsum = defprimitive(
-    "einsum", impl=_einsum_impl, shape=_einsum_shape,
+    "einsum", impl=_einsum_impl, shape=_einsum_shape, sparsity=_einsum_sparsity,
     jvp_joint=_einsum_jvp, vjp_joint=_einsum_vjp, vjp_wants=True,
     library=BLAS, no_symbolic=NUMERIC,
     doc="einsum with explicit terms ('ij,jk->ik'), each index once per term, any number of "

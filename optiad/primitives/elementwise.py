@@ -16,6 +16,7 @@ import math
 import numpy as np
 import scipy.special as sc
 
+from optiad.primitives import patterns
 from optiad.primitives.core import Zero, bool_shape, defprimitive, elementwise_shape, safe_mul, \
     same_shape
 
@@ -190,7 +191,8 @@ isinf = flat("isinf", np.isinf, shape=bool_shape, no_symbolic=PREDICATE)
 
 # ---- binary: partial derivatives with respect to each operand ----------------------------------
 multiply = binary("multiply", np.multiply, lambda x, y, out: y, lambda x, y, out: x,
-                  singular=True, numba="({0} * {1})", symbolic="a * b")
+                  singular=True, numba="({0} * {1})", symbolic="a * b",
+                  sparsity=patterns.product_rule)
 divide = binary("divide", np.divide, lambda x, y, out: reciprocal(y),
                 lambda x, y, out: negative(out) / y, singular=True,
                 names=("numpy.divide", "numpy.true_divide"), numba="({0} / {1})",
@@ -293,4 +295,5 @@ select = defprimitive(
     vjp=[None, lambda c, a, b, out, ct: select(c, ct, 0.0),
          lambda c, a, b, out, ct: select(c, 0.0, ct)],
     numba="({1} if {0} else {2})", symbolic="sp.Piecewise((b, a), (c, True))",
+    sparsity=patterns.select_rule,
     doc="np.where(cond, a, b); the branch not taken gets an exactly-zero cotangent")

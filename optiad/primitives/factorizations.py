@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import OptiadError
+from optiad.primitives import patterns
 from optiad.primitives.core import defprimitive
 from optiad.primitives.elementwise import divide, select
 from optiad.primitives.linalg import (LAPACK, NUMERIC, _square_check, _square_shape, matmul,
@@ -72,6 +73,7 @@ def _cholesky_impl(a):
 
 cholesky = defprimitive(
     "cholesky", impl=_cholesky_impl, shape=_square_shape("linalg.cholesky"),
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[_cholesky_jvp], vjp=[_cholesky_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="the lower Cholesky factor L of a symmetric positive-definite A = L L^T")
 
@@ -89,6 +91,7 @@ def _eigvalsh_vjp(a, out, ct):
 
 eigvalsh = defprimitive(
     "eigvalsh", impl=lambda a: np.linalg.eigvalsh(a), shape=_values_shape,
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[lambda a, out, da: _quadratic_diagonal(eigh_vectors(a), symmetrized(da))],
     vjp=[lambda a, out, ct: symmetrized(_eigvalsh_vjp(a, out, ct))],
     library=LAPACK, no_symbolic=NUMERIC,
@@ -110,6 +113,7 @@ def _check_distinct(values):
 
 distinct_eigenvalues = defprimitive(
     "distinct_eigenvalues", impl=_check_distinct,
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=lambda v: (tuple(v.shape), np.dtype(np.float64)),
     jvp=[lambda v, out, dv: dv], vjp=[lambda v, out, ct: ct], library=LAPACK,
     no_symbolic=NUMERIC,
@@ -139,6 +143,7 @@ def _vectors_vjp(a, out, ct):
 
 eigh_vectors = defprimitive(
     "eigh_vectors", impl=lambda a: np.linalg.eigh(a)[1], shape=_square_shape("linalg.eigh"),
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[_vectors_jvp], vjp=[_vectors_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="the eigenvectors of a symmetric matrix (columns, LAPACK's signs)")
 

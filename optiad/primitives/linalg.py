@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import defprimitive
 from optiad.primitives.reductions import reduce_sum, unbroadcast
 from optiad.primitives.shape import reshape, transpose
@@ -77,8 +78,48 @@ def _matmul_vjp_b(a, b, out, ct):
     return unbroadcast(matmul(matrix_transpose(a), ct), b.shape)
 
 
+def _matmul_sparsity(operands, out_shape):
+    """out[t, i, j] = sum_k a[t, i, k] b[t, k, j]: it depends on a[t, i, k] where b[t, k, j]
+    can be nonzero and on b[t, k, j] where a[t, i, k] can (a constant's nonzeros; everywhere
+    for a computed operand).  1-D operands are a row or a column; batches broadcast."""
+    a, b = operands
+    a_shape = (1,) + a.shape if len(a.shape) == 1 else a.shape
+    b_shape = b.shape + (1,) if len(b.shape) == 1 else b.shape
+    batch = tuple(np.broadcast_shapes(a_shape[:-2], b_shape[:-2]))
+    (m, k), n = a_shape[-2:], b_shape[-1]
+    batch_of = {"a": patterns.broadcast_rows(a_shape[:-2], batch),
+                "b": patterns.broadcast_rows(b_shape[:-2], batch)}
+    size = int(np.prod(out_shape, dtype=np.int64))
+
+    def entries(other, other_shape):
+        nonzero = np.broadcast_to(patterns.possibly_nonzero(other).reshape(other_shape),
+                                  batch + other_shape[-2:])
+        *t, r, c = np.nonzero(nonzero)
+        t = np.ravel_multi_index(t, batch) if batch else np.zeros(r.size, dtype=np.int64)
+        return t, r, c
+
+    result = []
+    if a.varying:          # entries of b's pattern (t, k, j): out (t, i, j) <- a (t, i, k)
+        t, kk, j = entries(b, b_shape)
+        i = np.arange(m)[:, None]
+        rows = (t * m + i) * n + j
+        columns = batch_of["a"][t] * m * k + i * k + kk
+        result.append(patterns.matrix(rows, columns, (size, a.size)))
+    else:
+        result.append(None)
+    if b.varying:          # entries of a's pattern (t, i, k): out (t, i, j) <- b (t, k, j)
+        t, i, kk = entries(a, a_shape)
+        j = np.arange(n)[:, None]
+        rows = (t * m + i) * n + j
+        columns = batch_of["b"][t] * k * n + kk * n + j
+        result.append(patterns.matrix(rows, columns, (size, b.size)))
+    else:
+        result.append(None)
+    return result
+
+
 matmul = defprimitive(
-    "matmul", impl=np.matmul, shape=_matmul_shape,
+    "matmul", impl=np.matmul, shape=_matmul_shape, sparsity=_matmul_sparsity,
     jvp=[lambda a, b, out, da: matmul(da, b), lambda a, b, out, db: matmul(a, db)],
     vjp=[_matmul_vjp_a, _matmul_vjp_b],
     objects=lambda apply, a, b: np.matmul(a, b),    # sums of products of the elements
@@ -114,6 +155,7 @@ def _solve_vjp_a(a, b, x, ct):
 
 solve = defprimitive(
     "solve", impl=np.linalg.solve, shape=_solve_shape,
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[lambda a, b, x, da: solve(a, -matmul(da, x)), lambda a, b, x, db: solve(a, db)],
     vjp=[_solve_vjp_a, lambda a, b, x, ct: solve(matrix_transpose(a), ct)],
     library=LAPACK, no_symbolic=NUMERIC,
@@ -147,18 +189,21 @@ def _per_matrix(value, a):   # (...,) -> (..., 1, 1), to scale whole matrices
 
 inv = defprimitive(
     "inv", impl=np.linalg.inv, shape=_square_shape("linalg.inv"),
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[lambda a, out, da: -matmul(matmul(out, da), out)],
     vjp=[lambda a, out, ct: -matmul(matmul(matrix_transpose(out), ct), matrix_transpose(out))],
     library=LAPACK, no_symbolic=NUMERIC)
 
 det = defprimitive(
     "det", impl=np.linalg.det, shape=_scalar_of_matrix_shape("linalg.det"),
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[lambda a, out, da: out * _trace_product(inv(a), da)],
     vjp=[lambda a, out, ct: _per_matrix(ct * out, a) * matrix_transpose(inv(a))],
     library=LAPACK, no_symbolic=NUMERIC)
 
 logabsdet = defprimitive(
     "logabsdet", impl=lambda a: np.linalg.slogdet(a)[1],
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=_scalar_of_matrix_shape("linalg.slogdet"),
     jvp=[lambda a, out, da: _trace_product(inv(a), da)],
     vjp=[lambda a, out, ct: _per_matrix(ct, a) * matrix_transpose(inv(a))],

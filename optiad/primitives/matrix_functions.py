@@ -31,6 +31,7 @@ import scipy.linalg
 
 from optiad.blas_threads import scipy_single_threaded
 from optiad.errors import OptiadError, ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import defprimitive
 from optiad.primitives.linalg import (LAPACK, NUMERIC, _column, _drop_last, _square_check,
                                       _square_shape, matmul, matrix_transpose)
@@ -62,6 +63,7 @@ def _frechet(a, e):
 
 expm = defprimitive(
     "expm", impl=_expm_impl,
+    sparsity=patterns.MATRIX_FUNCTION,
     shape=_square_shape("scipy.linalg.expm"),
     jvp=[lambda a, out, da: _frechet(a, da)],
     vjp=[lambda a, out, ct: _frechet(matrix_transpose(a), ct)],
@@ -150,6 +152,7 @@ def _solve_triangular_vjp_a(a, b, x, ct, trans, lower, unit_diagonal):
 
 solve_triangular = defprimitive(
     "solve_triangular", impl=_solve_triangular_impl, shape=_solve_triangular_shape,
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[_solve_triangular_jvp_a,
          lambda a, b, x, db, trans, lower, unit_diagonal: solve_triangular(
              a, db, trans=trans, lower=lower, unit_diagonal=unit_diagonal)],
@@ -222,6 +225,7 @@ def _lu_factor_vjp(a, out, ct):
 
 lu_factor = defprimitive(
     "lu_factor", impl=_lu_factor_impl, shape=_lu_factor_shape,
+    sparsity=patterns.MATRIX_FUNCTION,
     jvp=[_lu_factor_jvp], vjp=[_lu_factor_vjp], library=LAPACK, no_symbolic=NUMERIC,
     doc="scipy.linalg.lu_factor(a) as one array (..., n + 1, n): the packed factors (L below "
         "the diagonal, unit diagonal implied; U on and above it), then LAPACK's 0-based pivot "

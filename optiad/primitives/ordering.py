@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import Zero, defprimitive
 
 ORDER = "a value-dependent permutation: NumPy's argsort/argpartition (no kernel form)"
@@ -132,7 +133,7 @@ def _linear_shape(x, v, axis, kth):
 
 
 sort = defprimitive(
-    "sort", impl=_sort_impl, shape=_sort_shape,
+    "sort", impl=_sort_impl, shape=_sort_shape, sparsity=patterns.lane_dense(0),
     jvp=[lambda x, out, dx, axis, kth: sort_tangent(x, dx, axis=axis, kth=kth)],
     vjp=[lambda x, out, ct, axis, kth: sort_cotangent(x, ct, axis=axis, kth=kth)],
     library=ORDER, no_symbolic=NUMERIC,
@@ -140,6 +141,7 @@ sort = defprimitive(
 
 sort_tangent = defprimitive(
     "sort_tangent", impl=_sort_tangent_impl, shape=_linear_shape,
+    sparsity=patterns.lane_dense(1),
     jvp=[_flat, lambda x, v, out, dv, axis, kth: sort_tangent(x, dv, axis=axis, kth=kth)],
     vjp=[_flat, lambda x, v, out, ct, axis, kth: sort_cotangent(x, ct, axis=axis, kth=kth)],
     library=ORDER, no_symbolic=NUMERIC,
@@ -147,6 +149,7 @@ sort_tangent = defprimitive(
 
 sort_cotangent = defprimitive(
     "sort_cotangent", impl=_sort_cotangent_impl, shape=_linear_shape,
+    sparsity=patterns.lane_dense(1),
     jvp=[_flat, lambda x, c, out, dc, axis, kth: sort_cotangent(x, dc, axis=axis, kth=kth)],
     vjp=[_flat, lambda x, c, out, ct, axis, kth: sort_tangent(x, ct, axis=axis, kth=kth)],
     library=ORDER, no_symbolic=NUMERIC,
@@ -225,8 +228,17 @@ def _slope(x, fp, xp):
     return interp(x, fp, xp=xp, kind="slope", left=None, right=None)
 
 
+def _interp_sparsity(operands, out_shape, xp, kind, left, right):
+    """Each output depends on its own x (the value, not the slope table, which is piecewise
+    constant in x) and on any fp entry (which ones depends on where x falls)."""
+    x, fp = operands
+    size = int(np.prod(out_shape, dtype=np.int64))
+    return [patterns.broadcast_rows(x.shape, out_shape) if kind == "value" else None,
+            patterns.dense([fp], out_shape)[0] if size else None]
+
+
 interp = defprimitive(
-    "interp", impl=_interp_impl, shape=_interp_shape,
+    "interp", impl=_interp_impl, shape=_interp_shape, sparsity=_interp_sparsity,
     jvp=[lambda x, fp, out, dx, xp, kind, left, right:
          dx * _slope(x, fp, xp) if kind == "value" else Zero(out.shape), _interp_jvp_fp],
     vjp=[lambda x, fp, out, ct, xp, kind, left, right:
@@ -250,6 +262,7 @@ def _adjoint_vjp_x(x, ct, out, g, xp, kind, left, right):
 
 interp_adjoint = defprimitive(
     "interp_adjoint", impl=_interp_adjoint_impl,
+    sparsity="the table's entries each collect cotangents from any x that falls near them",
     shape=lambda x, ct, xp, kind, left, right: (xp.array.shape, np.dtype(np.float64)),
     jvp=[_adjoint_jvp_x, lambda x, ct, out, dct, xp, kind, left, right: interp_adjoint(
         x, dct, xp=xp, kind=kind, left=left, right=right)],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import Reduction, Zero, defprimitive
 from optiad.primitives.elementwise import (add, equal, maximum, minimum, multiply, reciprocal,
                                            safe_mul, select, sqrt)
@@ -34,6 +35,7 @@ broadcast_to = defprimitive(
     "broadcast_to", impl=lambda x, shape: np.broadcast_to(x, shape), shape=_broadcast_shape,
     jvp=[lambda x, out, dx, shape: broadcast_to(dx, shape=shape)],
     vjp=[lambda x, out, ct, shape: unbroadcast(ct, x.shape)],
+    sparsity=lambda ops, out_shape, shape: [patterns.broadcast_rows(ops[0].shape, out_shape)],
     objects=lambda apply, x, shape: np.broadcast_to(x, shape))
 
 
@@ -78,7 +80,7 @@ def _spread(ct, x, axes, keepdims):
 
 reduce_sum = defprimitive(
     "reduce_sum", impl=lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
-    shape=_reduction_shape,
+    shape=_reduction_shape, sparsity=patterns.reduction,
     jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(dx, axes=axes, keepdims=keepdims)],
     vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims)],
     numba=Reduction("0.0", "{acc} += {value}"),
@@ -101,12 +103,14 @@ def _extremum_jvp(x, out, dx, axes, keepdims):
 reduce_max = defprimitive(
     "reduce_max", impl=lambda x, axes, keepdims: np.max(x, axis=axes, keepdims=keepdims),
     shape=_reduction_shape, jvp=[_extremum_jvp], vjp=[_extremum_vjp],
+    sparsity=patterns.reduction,
     numba=Reduction("-np.inf", "{acc} = np.maximum({acc}, {value})"),
     objects=lambda apply, x, axes, keepdims: reduce_objects(apply, maximum, x, axes, keepdims),
     doc="max over axes; tied maxima share the derivative evenly")
 reduce_min = defprimitive(
     "reduce_min", impl=lambda x, axes, keepdims: np.min(x, axis=axes, keepdims=keepdims),
     shape=_reduction_shape, jvp=[_extremum_jvp], vjp=[_extremum_vjp],
+    sparsity=patterns.reduction,
     numba=Reduction("np.inf", "{acc} = np.minimum({acc}, {value})"),
     objects=lambda apply, x, axes, keepdims: reduce_objects(apply, minimum, x, axes, keepdims),
     doc="min over axes; tied minima share the derivative evenly")
@@ -126,7 +130,7 @@ def _prod_partial(x, out, axes, keepdims):
 
 reduce_prod = defprimitive(
     "reduce_prod", impl=lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
-    shape=_reduction_shape,
+    shape=_reduction_shape, sparsity=patterns.reduction,
     jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(
         _prod_partial(x, out, axes, keepdims) * dx, axes=axes, keepdims=keepdims)],
     vjp=[lambda x, out, ct, axes, keepdims: _spread(ct, x, axes, keepdims) *
@@ -146,7 +150,7 @@ def _norm_partial(x, out, axes, keepdims):
 norm2 = defprimitive(
     "norm2",
     impl=lambda x, axes, keepdims: np.sqrt(np.sum(np.square(x), axis=axes, keepdims=keepdims)),
-    shape=_reduction_shape,
+    shape=_reduction_shape, sparsity=patterns.reduction,
     jvp=[lambda x, out, dx, axes, keepdims: reduce_sum(
         safe_mul(dx, _norm_partial(x, out, axes, keepdims)), axes=axes, keepdims=keepdims)],
     vjp=[lambda x, out, ct, axes, keepdims: safe_mul(
@@ -166,5 +170,7 @@ cumsum = defprimitive(
     shape=lambda x, axis: (tuple(x.shape), np.dtype(np.float64)),
     jvp=[lambda x, out, dx, axis: cumsum(dx, axis=axis)],
     vjp=[lambda x, out, ct, axis: _flip(cumsum(_flip(ct, axis), axis=axis), axis)],
+    sparsity=lambda ops, out_shape, axis: [patterns.lower_triangle_in_lanes(ops[0].shape,
+                                                                            axis)],
     library="a running sum: NumPy's cumsum (no kernel form yet)",
     objects=lambda apply, x, axis: np.cumsum(x, axis=axis))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, UnsupportedFunctionError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import defprimitive, zeros_if_zero
 from optiad.primitives.elementwise import add
 from optiad.primitives.objects import scatter_objects, zeros_objects
@@ -69,6 +70,7 @@ reshape = defprimitive(
     "reshape", impl=lambda x, shape: np.reshape(x, shape), shape=_reshape_shape,
     jvp=[lambda x, out, dx, shape: reshape(dx, shape=shape)],
     vjp=[lambda x, out, ct, shape: reshape(ct, shape=x.shape)],
+    sparsity=patterns.identity_rows,
     objects=lambda apply, x, shape: np.reshape(x, shape))
 
 transpose = defprimitive(
@@ -76,6 +78,7 @@ transpose = defprimitive(
     shape=lambda x, axes: (tuple(x.shape[a] for a in axes), x.dtype),
     jvp=[lambda x, out, dx, axes: transpose(dx, axes=axes)],
     vjp=[lambda x, out, ct, axes: transpose(ct, axes=tuple(int(a) for a in np.argsort(axes)))],
+    sparsity=lambda ops, out_shape, axes: [np.transpose(patterns.ids(ops[0].shape), axes).ravel()],
     objects=lambda apply, x, axes: np.transpose(x, axes))
 
 
@@ -92,6 +95,8 @@ getitem = defprimitive(
     "getitem", impl=_getitem_impl, shape=_getitem_shape,
     jvp=[lambda x, out, dx, index: getitem(dx, index=index)],
     vjp=[lambda x, out, ct, index: index_scatter(ct, index=index, shape=x.shape)],
+    sparsity=lambda ops, out_shape, index: [_getitem_impl(patterns.ids(ops[0].shape),
+                                                          index).ravel()],
     objects=lambda apply, x, index: x[to_numpy_index(index)],
     doc="x[index] for a static index (basic and advanced indexing)")
 
@@ -113,9 +118,24 @@ index_scatter = defprimitive(
     shape=lambda updates, index, shape: (tuple(shape), np.dtype(np.float64)),
     jvp=[lambda u, out, du, index, shape: index_scatter(du, index=index, shape=shape)],
     vjp=[lambda u, out, ct, index, shape: getitem(ct, index=index)],
+    sparsity=lambda ops, out_shape, index, shape: [patterns.scattered(
+        _getitem_impl(patterns.ids(shape), index), ops[0].shape, int(np.prod(shape)))],
     objects=lambda apply, u, index, shape: scatter_objects(
         apply, add, zeros_objects(shape), u, to_numpy_index(index), accumulate=True),
     doc="zeros(shape) with `updates` added at `index`: the adjoint of getitem")
+
+
+def _concatenate_sparsity(operands, out_shape, axis):
+    """Each output element is one element of one input: the input's ids where its slice of
+    the output lies, -1 elsewhere."""
+    out_ids, start, maps = patterns.ids(out_shape), 0, []
+    for op in operands:
+        rows = np.full(out_ids.size, -1, dtype=np.int64)
+        piece = (slice(None),) * axis + (slice(start, start + op.shape[axis]),)
+        rows[out_ids[piece].ravel()] = np.arange(op.size)
+        maps.append(rows)
+        start += op.shape[axis]
+    return maps
 
 
 # ---- concatenate ------------------------------------------------------------------------------
@@ -147,6 +167,7 @@ def _concatenate_vjp(primals, out, ct, axis):
 concatenate = defprimitive(
     "concatenate", impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
     shape=_concatenate_shape, jvp_joint=_concatenate_jvp, vjp_joint=_concatenate_vjp,
+    sparsity=_concatenate_sparsity,
     objects=lambda apply, *xs, axis: np.concatenate(xs, axis=axis))
 
 

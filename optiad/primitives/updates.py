@@ -7,11 +7,23 @@ from __future__ import annotations
 import numpy as np
 
 from optiad.errors import ShapeError, where
+from optiad.primitives import patterns
 from optiad.primitives.core import Zero, defprimitive, zeros_if_zero
 from optiad.primitives.elementwise import add
 from optiad.primitives.objects import scatter_objects
 from optiad.primitives.reductions import unbroadcast
 from optiad.primitives.shape import getitem, is_advanced, shape_after_index, to_numpy_index
+
+
+def _update_sparsity(operands, index, overwrite):
+    """x's elements pass through (those overwritten by index_update do not); the updates land
+    where the index puts them."""
+    x, updates = operands
+    targets = patterns.ids(x.shape)[to_numpy_index(index)]
+    rows = np.arange(x.size, dtype=np.int64)
+    if overwrite:
+        rows[targets.ravel()] = -1
+    return [rows, patterns.scattered(targets, updates.shape, x.size)]
 
 
 def _index_add_impl(x, updates, index, out=None):
@@ -34,7 +46,8 @@ def _index_add_jvp(primals, out, tangents, index):
 index_add = defprimitive(
     "index_add", impl=_index_add_impl, accepts_out=True,
     shape=lambda x, updates, index: (tuple(x.shape), np.dtype(np.float64)),
-    jvp_joint=_index_add_jvp,
+    jvp_joint=_index_add_jvp, sparsity=lambda ops, out_shape, index: _update_sparsity(
+        ops, index, overwrite=False),
     vjp=[lambda x, u, out, ct, index: ct,
          lambda x, u, out, ct, index: unbroadcast(getitem(ct, index=index), u.shape)],
     objects=lambda apply, x, u, index: scatter_objects(apply, add, x, u, to_numpy_index(index),
@@ -68,7 +81,8 @@ def _index_update_jvp(primals, out, tangents, index):
 
 index_update = defprimitive(
     "index_update", impl=_index_update_impl, shape=_index_update_shape,
-    jvp_joint=_index_update_jvp,
+    jvp_joint=_index_update_jvp, sparsity=lambda ops, out_shape, index: _update_sparsity(
+        ops, index, overwrite=True),
     vjp=[lambda x, v, out, ct, index: index_update(ct, 0.0, index=index),
          lambda x, v, out, ct, index: unbroadcast(getitem(ct, index=index), v.shape)],
     objects=lambda apply, x, v, index: scatter_objects(apply, add, x, v, to_numpy_index(index),
