@@ -350,7 +350,7 @@ class SweepProgram:
     The equations that do not depend on the direction run once: inside the same kernel when
     they all compile, else as a plan of their own whose results the direction kernel reads."""
 
-    def __init__(self, graph: Graph, unit_offsets, count: int, axis: str):
+    def __init__(self, graph: Graph, unit_offsets, count: int, axis: str, seeded=False):
         n_leading = len(graph.invars) - len(unit_offsets)
         leading, units = list(graph.invars[:n_leading]), list(graph.invars[n_leading:])
         shared, direction = split_by_direction(graph.eqns, units)
@@ -366,7 +366,10 @@ class SweepProgram:
         self.inputs = leading + literals
         unique = list({id(v): v for v in graph.outvars}.values())
         self.order = [next(k for k, u in enumerate(unique) if u is v) for v in graph.outvars]
-        sweep = Sweep(list(zip(units, unit_offsets)), unique, count, axis)
+        # seeded: direction d is the seed of color d of a coloring (`colors`, given per call)
+        sweep = Sweep(list(zip(units, unit_offsets)), unique, count, axis,
+                      seed_colors="colors" if seeded else None)
+        self.seeded = seeded
         self.source = generate("kernel", eqns, self.inputs, [], sweep=sweep)
         # Too long to compile in reasonable time: the caller runs chunks of directions instead
         large = any(e.out.size > TINY_ARRAY_SIZE for e in eqns)
@@ -375,21 +378,22 @@ class SweepProgram:
         if not self.fits:
             return
         self.kernel = load_kernel(self.source.text, "kernel", ARRAY_DECORATOR)
-        self.constants = [a.value for a in literals] + \
-            [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
+        self.literal_values = [a.value for a in literals]
+        self.scratch = [np.empty(shape, dtype=dtype) for shape, dtype in self.source.scratch]
         self.scalar_inputs = [k for k, v in enumerate(leading) if v.shape == ()]
         self.lock = threading.Lock() if self.source.scratch else contextlib.nullcontext()
         debug_print(3, "sweep kernel", self.source.text)
 
-    def __call__(self, *leading):
+    def __call__(self, *leading, colors=None):
         if self.prefix is not None:
             leading = (*leading, *self.prefix(*leading))
         if self.scalar_inputs:
             leading = list(leading)
             for k in self.scalar_inputs:
                 leading[k] = float(leading[k])
-        with self.lock:     # the scratch buffers in self.constants serve one call at a time
-            results = self.kernel(*leading, *self.constants)
+        seeds = (colors,) if self.seeded else ()
+        with self.lock:     # the scratch buffers serve one call at a time
+            results = self.kernel(*leading, *self.literal_values, *seeds, *self.scratch)
         return [results[k] for k in self.order]
 
 

@@ -106,7 +106,8 @@ class Generator:
         for var, offset in self.sweep.unit_inputs:
             shape = var.shape or (1,)
             index = (lambda idx: idx) if var.shape else (lambda idx: ["0"])
-            ref = Ref("unit", var.shape, var.dtype, index, unit=(shape, offset, direction))
+            ref = Ref("unit", var.shape, var.dtype, index,
+                      unit=(shape, offset, direction, self.sweep.seed_colors))
             self.env[id(var)] = ref if var.shape else Scalar(ref.at([]), (), var.dtype)
 
     def value(self, atom):
@@ -233,12 +234,16 @@ class Generator:
 class Sweep:
     """Many directions in one kernel: unit_inputs are (var, offset) pairs, the d-th direction
     being the unit vector at flat position d - offset of var; `outputs` get an axis of
-    `count` directions, first (rows) or last (columns)."""
+    `count` directions, first (rows) or last (columns).  With `seed_colors` (a parameter
+    name), the d-th direction is instead the seed of color d of a coloring: 1.0 at the flat
+    positions p (offset included) where seed_colors[p] == d, the kernel's parameter after
+    its inputs (compressed sparse derivatives)."""
     unit_inputs: list
     outputs: list
     count: int
     axis: str = "last"
     slots: dict = field(default_factory=dict)
+    seed_colors: str | None = None
 
 
 def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None = None,
@@ -262,6 +267,8 @@ def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None 
     generator = Generator(shared_eqns + direction_eqns, inputs, outputs + sweep.outputs,
                           fresh_outputs, sweep=sweep)
     generator.bind_inputs()
+    if sweep.seed_colors is not None:
+        generator.params.append(sweep.seed_colors)
     for k, eqn in enumerate(shared_eqns):
         generator.position = k
         generator.equation(eqn)

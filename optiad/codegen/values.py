@@ -38,14 +38,18 @@ class Ref:
     dtype: np.dtype
     index: Callable     # list of index expressions (one per dim of shape) -> base's
     owner: int | None = None   # id of the Var this buffer was allocated for
-    unit: tuple | None = None   # (base shape, offset, d): the d-th unit vector, never stored
+    # (base shape, offset, d, colors): the d-th unit vector, or with `colors` (the name of an
+    # int array) the d-th seed of a coloring, 1.0 where colors[element] == d; never stored
+    unit: tuple | None = None
 
     def at(self, indices) -> str:
         base_indices = self.index(list(indices))
         if self.unit is not None:
-            shape, offset, direction = self.unit
+            shape, offset, direction, colors = self.unit
             flat = " + ".join(f"{atom_text(i)} * {s}" for i, s in
                               zip(base_indices, c_strides(shape)) if i != "0") or "0"
+            if colors is not None:
+                return f"(1.0 if {colors}[{flat} + {offset}] == {direction} else 0.0)"
             return f"(1.0 if {flat} + {offset} == {direction} else 0.0)"
         return f"{self.base}[{', '.join(base_indices)}]"
 
