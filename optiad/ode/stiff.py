@@ -19,6 +19,7 @@ from scipy.integrate import solve_ivp
 from optiad.errors import SolverError
 
 IMPLICIT = ("BDF", "Radau", "LSODA")
+SPARSE_LU = ("BDF", "Radau")        # the implicit methods that factorize sparse Jacobians
 SCIPY_NAMES = {"dopri5": "RK45", "RK45": "RK45", "DOP853": "DOP853", "BDF": "BDF",
                "Radau": "Radau", "LSODA": "LSODA"}
 
@@ -43,8 +44,11 @@ def _options(options):
 
 
 def solve(system, y0, params, times, rtol, atol, options, method):
-    jac = system.state_jacobian(params) if method in IMPLICIT else None
+    jac = system.state_jacobian(params, method in SPARSE_LU) if method in IMPLICIT else None
     extra = {"jac": jac} if jac is not None else {}
+    pattern = system.state_sparsity() if method in SPARSE_LU else None
+    if pattern is not None:                 # (solve_ivp uses it only without jac)
+        extra["jac_sparsity"] = pattern
     # dense output rather than t_eval: the same interpolant, and solution.t keeps every step,
     # so a failure can say how far the integration got
     solution = solve_ivp(system.rhs(params), (times[0], times[-1]), np.asarray(y0, float),
@@ -62,7 +66,7 @@ def adjoint_gradient(system, y0, params, times, ct, rtol, atol, options, method)
     scipy_method = SCIPY_NAMES[method]
     implicit = method in IMPLICIT
     rhs = system.rhs(params)
-    extra = {"jac": system.state_jacobian(params)} if implicit else {}
+    extra = {"jac": system.state_jacobian(params, method in SPARSE_LU)} if implicit else {}
     forward = solve_ivp(rhs, (times[0], times[-1]), np.asarray(y0, float), method=scipy_method,
                         dense_output=True, rtol=rtol, atol=atol, **extra,
                         **_options(options))

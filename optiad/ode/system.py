@@ -22,6 +22,7 @@ from optiad import numpy as ops
 from optiad.backends import make_program
 from optiad.primitives.control import Body, body_of
 from optiad.primitives.core import Zero
+from optiad.ode.sparse_jacobian import sparse_state_jacobian
 from optiad.tracing import TracedArg
 
 
@@ -131,7 +132,12 @@ class System:
         run = self.body.program(self.backend)
         return lambda t, y: np.asarray(run(y, float(t), *params)[0], dtype=np.float64)
 
-    def state_jacobian(self, params):
+    def state_jacobian(self, params, sparse=False):
+        """d rhs / d y at (t, y); with `sparse` (the solver factorizes sparse matrices) a
+        CSC matrix where the pattern is large and sparse (ode/sparse_jacobian.py)."""
+        found = sparse_state_jacobian(self.body, self.backend) if sparse else None
+        if found is not None:
+            return found[0](params)
         parent = getattr(self.body, "parent", None)
         if parent is not None:
             # The sensitivity system's Jacobian is [[J, 0, ...], [d(J s_1 + ...)/dy, J, ...],
@@ -149,6 +155,11 @@ class System:
             return jacobian
         run = self._program("state_jacobian", lambda b: _jacobian_body(b, False))
         return lambda t, y: np.asarray(run(y, float(t), *params)[0])
+
+    def state_sparsity(self):
+        """The state Jacobian's pattern where it is computed sparse (else None)."""
+        sparse = sparse_state_jacobian(self.body, self.backend)
+        return None if sparse is None else sparse[1]
 
     def full_jacobian(self, params):
         run = self._program("full_jacobian", lambda b: _jacobian_body(b, True))

@@ -19,6 +19,7 @@ import numpy as np
 
 from optiad.api import hessian, hvp_at, jacobian, value_and_grad
 from optiad.errors import OptiadError
+from optiad.sparse_derivatives import sparsity
 
 
 class Objective:
@@ -39,8 +40,10 @@ class Objective:
 
     def __init__(self, fn, args=(), backend=None):
         self.fn, self.args = fn, tuple(args)
+        self.backend = backend
         self._value_and_grad = value_and_grad(fn, backend=backend)
-        self._hessian = hessian(fn, backend=backend)
+        self._hessians: dict = {}           # sparse option -> hessian function (made on use)
+        self._hess_kind = None
         self._hvp_at = hvp_at(fn, backend=backend)
         self._hvp_x = self._product = None
         self._hess_x = self._hess_value = None
@@ -73,10 +76,20 @@ class Objective:
     def hess(self, x) -> np.ndarray:
         """The Hessian at x; asked again at the same x (SciPy's trust-constr does), the
         stored one (a copy)."""
+        return self._hess(x, False)
+
+    def sparse_hess(self, x):
+        """The Hessian at x as a scipy.sparse matrix where its pattern is sparse enough
+        (sparse="auto", docs/sparse-derivatives.md), else dense: for trust-constr."""
+        return self._hess(x, "auto")
+
+    def _hess(self, x, sparse):
         x = np.asarray(x, dtype=np.float64)
-        if not _same_point(x, self._hess_x):
-            self._hess_value = self._hessian(x, *self.args)
-            self._hess_x = x.copy()
+        if sparse not in self._hessians:
+            self._hessians[sparse] = hessian(self.fn, backend=self.backend, sparse=sparse)
+        if not _same_point(x, self._hess_x) or self._hess_kind != sparse:
+            self._hess_value = self._hessians[sparse](x, *self.args)
+            self._hess_x, self._hess_kind = x.copy(), sparse
             self.hessians += 1
         return self._hess_value.copy()
 
@@ -126,11 +139,15 @@ def _same_point(x, stored) -> bool:
     return stored is not None and x.shape == stored.shape and np.array_equal(x, stored)
 
 
-def state_jacobian(rhs, args=(), backend=None):
+def state_jacobian(rhs, args=(), backend=None, sparse="auto"):
     """jac(t, y, *args) = d rhs(t, y, *args) / d y, for `solve_ivp(..., jac=...)`.
 
-    The right-hand side has solve_ivp's signature rhs(t, y, *args); the Jacobian is dense,
-    shaped (len(y), len(y)), computed in forward mode (one sweep per state).
+    The right-hand side has solve_ivp's signature rhs(t, y, *args); the Jacobian is shaped
+    (len(y), len(y)): dense, computed in forward mode (one sweep per state), or with
+    sparse="auto" (the default) a scipy.sparse matrix where the detected pattern is sparse
+    enough (docs/sparse-derivatives.md), which BDF and Radau factorize as sparse; True
+    always sparse, False always dense.  `.sparsity(t, y, *args)` gives the pattern, for
+    solve_ivp's jac_sparsity.
 
     >>> import numpy as np, optiad as ad
     >>> from scipy.integrate import solve_ivp
@@ -142,10 +159,13 @@ def state_jacobian(rhs, args=(), backend=None):
     >>> solve_ivp(rhs, (0, 1), [1.0, 3.0], method="BDF", jac=jac, args=(2.0,)).success
     True
     """
-    jac = jacobian(rhs, argnums=1, mode="forward", backend=backend)
+    jac = jacobian(rhs, argnums=1, mode="forward", backend=backend, sparse=sparse)
+    pattern = sparsity(rhs, argnums=1)
     bound = tuple(args)
 
     def state_jacobian_function(t, y, *more):
         return jac(float(t), np.asarray(y, dtype=np.float64), *(more or bound))
     state_jacobian_function.__name__ = f"state_jacobian({getattr(rhs, '__name__', 'rhs')})"
+    state_jacobian_function.sparsity = lambda t, y, *more: pattern(
+        float(t), np.asarray(y, dtype=np.float64), *(more or bound))
     return state_jacobian_function

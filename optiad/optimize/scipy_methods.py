@@ -47,6 +47,8 @@ def minimize_scipy(method):
         objective = problem.objective
         second = SECOND_ORDER.get(method)
         derivatives = {second: getattr(objective, second)} if second else {}
+        if method == "trust-constr":          # it factorizes sparse Hessians as sparse
+            derivatives["hess"] = objective.sparse_hess
         if bounds is not None:
             derivatives["bounds"] = bounds
         if constraints is not None:
@@ -88,7 +90,7 @@ def constraints_with_derivatives(constraints, method, backend):
         if isinstance(item, dict):
             converted.append(_dict_constraint(item, method, backend))
         elif isinstance(item, scipy.optimize.NonlinearConstraint):
-            converted.append(_nonlinear_constraint(item, backend))
+            converted.append(_nonlinear_constraint(item, backend, method))
         elif isinstance(item, scipy.optimize.LinearConstraint):
             converted.append(item)
         else:
@@ -107,19 +109,26 @@ def _dict_constraint(item, method, backend):
     if method != "trust-constr":
         return {"type": item["type"], "fun": fun, "jac": jac, "args": args}
     upper = 0.0 if item["type"] == "eq" else np.inf
+    if "jac" not in item:      # trust-constr takes sparse constraint Jacobians
+        jac = jacobian(fun, backend=backend, sparse="auto")
     return _nonlinear_constraint(scipy.optimize.NonlinearConstraint(
-        lambda x: fun(x, *args), 0.0, upper, jac=lambda x: jac(x, *args)), backend, fun, args)
+        lambda x: fun(x, *args), 0.0, upper, jac=lambda x: jac(x, *args)), backend, method,
+        fun, args)
 
 
-def _nonlinear_constraint(item, backend, fun=None, args=()):
+def _nonlinear_constraint(item, backend, method, fun=None, args=()):
+    """With trust-constr, Jacobians and Hessians are sparse where their patterns are
+    (sparse="auto"); SLSQP takes dense ones."""
     fun = fun or item.fun
+    sparse = "auto" if method == "trust-constr" else False
     jac = item.jac
     if not callable(jac):
-        gradient = jacobian(fun, backend=backend)
+        gradient = jacobian(fun, backend=backend, sparse=sparse)
         jac = (lambda x: gradient(x, *args))
     hess = item.hess
     if not callable(hess):      # SciPy's default is a BFGS update; AD gives the exact one
-        weighted = hessian(lambda x, v: np.sum(v * fun(x, *args)), backend=backend)
+        weighted = hessian(lambda x, v: np.sum(v * fun(x, *args)), backend=backend,
+                           sparse=sparse)
         hess = (lambda x, v: weighted(np.asarray(x, np.float64), np.asarray(v, np.float64)))
     return scipy.optimize.NonlinearConstraint(item.fun, item.lb, item.ub, jac=jac, hess=hess,
                                               keep_feasible=item.keep_feasible)
