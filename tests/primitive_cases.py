@@ -140,6 +140,8 @@ CASES = {
     "det": [Case(lambda a: P["det"](a), (mat,), "complex"),
             Case(lambda a: P["det"](a), (batch,), "complex")],
     "logabsdet": [Case(lambda a: P["logabsdet"](a), (mat,))],
+    "roll": [Case(lambda a: P["roll"](a, shift=1, axis=0) * a, (mat,), "complex"),
+             Case(lambda a: P["roll"](a, shift=2, axis=1) ** 2, (rect,), "complex")],
 }
 
 

@@ -20,7 +20,7 @@ from optiad.primitives.core import Reduction
 from optiad.primitives.linalg import matmul as matmul_p
 from optiad.primitives.reductions import broadcast_to
 from optiad.primitives.shape import (concatenate, getitem, index_scatter, is_advanced, reshape,
-                                     transpose)
+                                     roll, transpose)
 from optiad.primitives.updates import index_add, index_update
 
 
@@ -115,11 +115,19 @@ def _transpose_map(axes):
     return lambda idx: [idx[list(axes).index(k)] for k in range(len(axes))]
 
 
+def _roll_map(x, params):
+    """np.roll(x, s)[i] = x[(i - s) mod n]: written (i + n - s) % n, never negative."""
+    axis, n = params["axis"], x.shape[params["axis"]]
+    back = (n - params["shift"] % n) % n
+    return lambda idx: idx[:axis] + [f"(({idx[axis]}) + {back}) % {n}"] + idx[axis + 1:]
+
+
 INDEX_MAPS = {   # view primitive -> (x, out, params) -> the map from out's indices to x's
     reshape: lambda x, out, params: reshape_map(x.shape, out.shape),
     transpose: lambda x, out, params: _transpose_map(params["axes"]),
     broadcast_to: lambda x, out, params: broadcast_map(x.shape, out.shape),
     getitem: lambda x, out, params: basic_index_map(x.shape, params["index"])[1],
+    roll: lambda x, out, params: _roll_map(x, params),
 }
 
 

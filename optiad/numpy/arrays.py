@@ -17,6 +17,7 @@ from optiad.numpy.reductions import logsumexp, max, min, prod
 from optiad.numpy.shapes import (broadcast_to, concatenate, flip, getitem, ravel, reshape,
                                  stack, transpose)
 from optiad.primitives import elementwise as E
+from optiad.primitives.shape import roll as P_roll
 
 
 def _triangle(x, k, lower):
@@ -35,8 +36,8 @@ def triu(m, k=0):
 
 
 def roll(a, shift, axis=None):
-    """The two slices of each rolled axis, concatenated: a[n-s:] then a[:n-s] (views and a
-    copy: compiled kernels hold them, where a gather by an index array would not)."""
+    """One roll primitive per rolled axis: a view with a wrapping index (compiled kernels
+    read it in place; a gather by an index array they would not hold)."""
     a = operand(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), np.shape(a))
@@ -46,12 +47,8 @@ def roll(a, shift, axis=None):
     for s, ax in zip(shifts.ravel(), axes.ravel()):
         ax = axes_of(a, int(ax))[0]
         n = np.shape(a)[ax]
-        cut = n - int(s) % n if n else 0
-        if cut in (0, n):
-            continue
-        lead = (slice(None),) * ax
-        a = concatenate([getitem(a, lead + (slice(cut, None),)),
-                         getitem(a, lead + (slice(None, cut),))], axis=ax)
+        if n and int(s) % n:
+            a = P_roll(a, shift=int(s) % n, axis=ax)
     return a
 
 

@@ -82,6 +82,23 @@ transpose = defprimitive(
     objects=lambda apply, x, axes: np.transpose(x, axes))
 
 
+def _roll_shape(x, shift, axis):
+    if not 0 <= axis < len(x.shape):
+        raise ShapeError(f"roll axis {axis} does not fit shape {x.shape}{where()}")
+    return tuple(x.shape), x.dtype
+
+
+roll = defprimitive(
+    "roll", impl=lambda x, shift, axis: np.roll(x, shift, axis), shape=_roll_shape,
+    jvp=[lambda x, out, dx, shift, axis: roll(dx, shift=shift, axis=axis)],
+    vjp=[lambda x, out, ct, shift, axis: roll(ct, shift=-shift, axis=axis)],
+    sparsity=lambda ops, out_shape, shift, axis: [
+        np.roll(patterns.ids(ops[0].shape), shift, axis).ravel()],
+    objects=lambda apply, x, shift, axis: np.roll(x, shift, axis),
+    doc="np.roll along one axis: a view whose index wraps around (periodic stencils); "
+        "compiled kernels read it in place, nothing copied")
+
+
 # ---- gather and scatter -------------------------------------------------------------------------
 def _getitem_impl(x, index):
     return x[to_numpy_index(index)]
