@@ -221,7 +221,7 @@ def jacobian(fn, argnums=0, mode="auto", static_argnums=(), backend=None, *, spa
             return direct(*args)
         if sparse:
             result = sparse_derivative_of(fn, args, argnums, static_argnums, backend, False,
-                                          sparse, pattern, coloring, format)
+                                          sparse, pattern, coloring, format, fast)
             if result is not None:
                 return result
         return jacobian_of(fn, args, argnums, mode, static_argnums, backend, fast)
@@ -251,7 +251,7 @@ def hessian(fn, argnums=0, static_argnums=(), backend=None, *, sparse=False, pat
             return direct(*args)
         if sparse:
             result = sparse_derivative_of(fn, args, argnums, static_argnums, backend, True,
-                                          sparse, pattern, coloring, format)
+                                          sparse, pattern, coloring, format, fast)
             if result is not None:
                 return result
         return hessian_of(fn, args, argnums, static_argnums, backend, fast)

@@ -112,10 +112,12 @@ def check_sparse_options(sparse, coloring, format, hessian):
 
 
 def sparse_derivative_of(fn, args, argnums, static_argnums, backend, hessian, sparse,
-                         pattern, coloring, format):
+                         pattern, coloring, format, fast=None):
     """The Jacobian (or Hessian) of fn at args as a scipy.sparse array, or None when
-    sparse="auto" finds it too dense (the caller then computes it dense)."""
-    from optiad.compressed import compressed_evaluation
+    sparse="auto" finds it too dense (the caller then computes it dense).  Where the numba
+    backend's one-kernel sweep runs it, calls with plain float64 arrays of these shapes go
+    straight to it next time (`fast`, as the API looks up)."""
+    from optiad.compressed import compressed_evaluation, direct_evaluation
     from optiad.tracing import Tracer
 
     kind = "hessian" if hessian else "jacobian"
@@ -144,7 +146,26 @@ def sparse_derivative_of(fn, args, argnums, static_argnums, backend, hessian, sp
     if sparse == "auto" and not sparse_pays(plan.coloring.pattern_csr):
         return None
     raw = compressed_evaluation(fn, signature, positions, plan, backend)
+    key = staging.plain_key(args) if fast is not None and not static else None
+    if key is not None and not signature.by_value and pattern is None:
+        direct = direct_evaluation(plan, format)
+        if direct is not None:
+            fast[key] = direct
     return plan.assemble(raw, format)
+
+
+def coloring_used(fn, args, argnums=0, kind="jacobian", static_argnums=()):
+    """The Coloring of fn's last sparse Jacobian (Hessian) at this signature, or None (what
+    reports say: colors, nonzeros)."""
+    signature = staging.Signature(args, (argnums,), staging.as_tuple(static_argnums))
+    positions = staging.traced_positions(signature, (argnums,))
+    staging.traced_base(fn, signature)
+    trace = staging.trace_key(fn, signature)
+    for key, (_, plan) in reversed(list((k, v) for k, v in staging.function_cache(fn).items()
+                                        if k[0] == "compressed")):
+        if key[1:5] == (kind, positions, trace, signature.variant):
+            return plan.coloring
+    return None
 
 
 def sparse_pays(pattern) -> bool:

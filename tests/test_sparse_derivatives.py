@@ -174,3 +174,38 @@ def test_compiled_sweep_over_colors_hessian():
     result = ad.hessian(rosenbrock, sparse=True, backend="numba")(x)
     compare(result, ad.hessian(rosenbrock, backend="numpy")(x), (50, 50))
     assert isinstance(plan_of(rosenbrock, 50).sweep, SweepProgram)
+
+
+def test_results_are_the_callers_to_change():
+    """A result changed in place (data, structure) leaves the next result as it should be."""
+    jacobian = ad.jacobian(lambda x: x[1:] * x[:-1], sparse=True, backend="numpy")
+    x = np.arange(1.0, 6.0)
+    first = jacobian(x)
+    expected = first.toarray()
+    first.data[:] = -1.0
+    first.indices[:] = 0
+    first.sort_indices()
+    second = jacobian(x)
+    np.testing.assert_array_equal(second.toarray(), expected)
+    assert second.has_canonical_format and (second @ np.ones(5)).shape == (4,)
+
+
+def test_compiled_sweep_puts_the_colors_innermost_where_it_can():
+    """Elementwise work, views and concatenations run the colors as the innermost loop of
+    each loop nest (written once); a direction part with a reduction loops over the colors
+    outside (the arrow function's tangent sums)."""
+    import re
+    rhs = brusselator(8)
+    y = np.random.default_rng(1).uniform(size=128)
+    ad.jacobian(rhs, sparse=True, coloring="column", backend="numba")(y)
+    text = plan_of(rhs, 128).sweep.source.text
+    assert re.search(r"^ {12,}for d in range\(", text, re.M)
+    assert not re.search(r"^    for d in range\(", text, re.M)
+    arrow, x = ZOO["arrow"]
+    x = np.linspace(0.3, 1.4, 300)
+    result = ad.jacobian(arrow, sparse=True, coloring="column", backend="numba")(x)
+    compare(result, ad.jacobian(arrow, backend="numpy")(x), (300, 300))
+    sweep = plan_of(arrow, 300).sweep
+    assert isinstance(sweep, SweepProgram)
+    assert re.search(r"^    for d in range\(|^    for d in", sweep.source.text, re.M) or \
+        "d in range" not in sweep.source.text      # few colors: written out one by one

@@ -19,7 +19,11 @@ seals that group first.
 Sweep mode (many directions): equations that depend on the direction inputs are written
 inside `for d in range(D):` (or once per d, for a few directions), after the shared (primal)
 part; the direction inputs are the d-th unit vectors, never stored, and the direction outputs
-are written at [d, ...] or [..., d].
+are written at [d, ...] or [..., d].  A seeded sweep (a coloring's seeds) whose direction part
+is elementwise work, views and concatenations writes it once instead, with the directions
+as the innermost loop of every loop nest ("inner directions"): each direction value is an
+array with a trailing axis of D, so the primal values an element reads are loaded once for
+all D directions, and the D-loop is short, constant and contiguous (LLVM unrolls it).
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optiad.codegen.emitters import emitter_for
+from optiad.codegen.emitters import ELEMENTWISE, VIEW, VIEWS, emitter_for
 from optiad.codegen.scalar import literal
 from optiad.codegen.scatter import IN_PLACE
 from optiad.codegen.values import Fused, Group, Pending, Ref, Scalar, aligned
 from optiad.ir import Literal, split_by_direction
+from optiad.primitives.shape import concatenate
 
 SCRATCH_MIN_SIZE = 4096     # buffers this large come from the caller (reused across calls)
 UNROLL_DIRECTIONS = 8       # sweeps over this few directions are written out one by one
@@ -68,6 +73,7 @@ class Generator:
         self.position = 0
         self.direction = "d"
         self.sweep = sweep
+        self.inner_directions = 0     # > 0: direction values carry a trailing axis this long
         # The last equation (by position) reading each value: sealing stores a group member if
         # anything at or after the current position still reads it.
         self.last_read = {}
@@ -124,6 +130,8 @@ class Generator:
             if self.sweep.axis == "first":
                 return Ref(name, var.shape, var.dtype, lambda idx: [d] + idx, owner=id(var))
             return Ref(name, var.shape, var.dtype, lambda idx: idx + [d], owner=id(var))
+        if self.inner_directions:          # one value per direction, the direction last
+            return self._direction_buffer(var)
         shape = var.shape or (1,)
         dtype = "np.bool_" if var.dtype == np.bool_ else "np.float64"
         if id(var) not in self.fresh_outputs and math.prod(shape) >= self.scratch_min_size:
@@ -136,6 +144,18 @@ class Generator:
         if var.shape == ():
             return Ref(name, (), var.dtype, lambda idx: ["0"], owner=id(var))
         return Ref(name, var.shape, var.dtype, lambda idx: idx, owner=id(var))
+
+    def _direction_buffer(self, var) -> Ref:
+        shape = var.shape + (self.inner_directions,)
+        dtype = "np.bool_" if var.dtype == np.bool_ else "np.float64"
+        if math.prod(shape) >= self.scratch_min_size:
+            name = self.fresh("s")
+            self.scratch.append((name, shape, var.dtype))
+        else:
+            name = self.fresh("b")
+            self.prologue.append(f"{name} = np.empty({shape!r}, dtype={dtype})")
+        direction = self.direction
+        return Ref(name, var.shape, var.dtype, lambda idx: idx + [direction], owner=id(var))
 
     def read(self, value, indices):
         """Source text for one element of `value` inside a loop over `indices`."""
@@ -187,7 +207,12 @@ class Generator:
         if body:
             for k, d in enumerate(shape):
                 self.code.append(pad + "    " * k + f"for i{k} in range({d}):")
-            inner = pad + "    " * len(shape)
+            depth = len(shape)
+            if self.inner_directions:
+                self.code.append(pad + "    " * depth +
+                                 f"for {self.direction} in range({self.inner_directions}):")
+                depth += 1
+            inner = pad + "    " * depth
             self.code.extend(inner + line for line in body)
         self.code.extend(pad + line for line in after)
 
@@ -287,7 +312,12 @@ def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None 
         generator.position = len(shared_eqns) + len(direction_eqns)
         generator.finish_outputs(sweep.outputs)
         generator.open.clear()      # what is left open computes nothing the outputs need
-    if sweep.count <= UNROLL_DIRECTIONS:
+    if sweep.seed_colors is not None and sweep.axis == "last" and \
+            inner_directions_fit(direction_eqns, sweep):
+        generator.inner_directions = sweep.count
+        directions("d")
+        generator.inner_directions = 0
+    elif sweep.count <= UNROLL_DIRECTIONS:
         # A constant d lets LLVM fold the unit vectors: each copy keeps only its own terms.
         for d in range(sweep.count):
             directions(str(d))
@@ -304,6 +334,27 @@ def generate(name, eqns, inputs, outputs, fresh_outputs=(), sweep: Sweep | None 
         allocations.append(f"out{k} = np.empty({shape!r}, dtype=np.float64)")
     return _assemble(name, generator, inputs, outputs + sweep.outputs,
                      returned + list(sweep.slots.values()), allocations)
+
+
+def inner_directions_fit(direction_eqns, sweep) -> bool:
+    """Can the direction part be written once with the directions innermost?  Elementwise
+    work, views and concatenations of arrays: no reductions, scatters or matrix products
+    (their accumulators would need a direction axis too), and no 0-d direction values."""
+    if any(not var.shape for var, _ in sweep.unit_inputs) or \
+            any(not var.shape for var in sweep.outputs):
+        return False
+    for eqn in direction_eqns:
+        if not eqn.out.shape:
+            return False
+        if eqn.primitive.elementwise:
+            if not ELEMENTWISE.takes(eqn):
+                return False
+        elif eqn.primitive in VIEWS:
+            if not VIEW.takes(eqn):
+                return False
+        elif eqn.primitive is not concatenate:
+            return False
+    return True
 
 
 def _assemble(name, generator, inputs, outputs, returned, allocations):

@@ -36,10 +36,11 @@ def _build(body, backend):
     from optiad.backends import make_program
     from optiad.coloring import column_coloring
     from optiad.compressed import CompressedPlan
-    from optiad.ode.system import _trace
     from optiad.sparse_derivatives import sparse_pays
+    from optiad.tracing import TracedArg
     from optiad.transforms import sparsity
     from optiad.transforms.jvp import jvp_eval_directions
+    from optiad.transforms.trace import trace_function
 
     graph = body.graph
     n = graph.invars[0].shape[0]
@@ -52,12 +53,12 @@ def _build(body, backend):
     seeds = [(coloring.colors == d).astype(np.float64) for d in range(coloring.ncolors)]
     others = [Zero(tuple(v.shape)) for v in graph.invars[1:]]
 
-    def compressed(y, t, *params):        # (colors, n): J @ seed, one row per color
+    def compressed(y, t, *params):        # (n, colors): J @ seeds, as CompressedPlan reads
         _, tangents = jvp_eval_directions(graph, [y, t, *params],
                                           [[seed] + others for seed in seeds])
         return ops.stack([np.zeros(n) if isinstance(c[0], Zero) else c[0]
-                          for c in tangents], axis=0)
-    derived = _trace(compressed, [tuple(v.shape) for v in graph.invars])
+                          for c in tangents], axis=1)
+    derived = trace_function(compressed, [TracedArg(tuple(v.shape)) for v in graph.invars])
     run = make_program(derived.graph, backend)
 
     def jacobian(params):
