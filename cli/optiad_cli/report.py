@@ -59,6 +59,8 @@ def summary_table(problem, outcome) -> Table:
     table.add_row("status", f"{'converged' if outcome.success else 'NOT converged'} "
                             f"({outcome.status}): {outcome.message}")
     table.add_row("method", f"{outcome.method} (backend {outcome.backend})")
+    if outcome.derivatives:
+        table.add_row("derivatives", outcome.derivatives)
     counts = ", ".join(f"{k} {v}" for k, v in outcome.counts.items() if v is not None)
     table.add_row("iterations / evaluations", counts)
     table.add_row("time", f"{outcome.seconds:.3f} s")
@@ -86,6 +88,7 @@ def result_record(problem, outcome, timings, history) -> dict:
         "problem": {"file": str(problem.path), "name": problem.name, "kind": problem.kind,
                     "sha256": problem.sha256},
         "method": outcome.method, "backend": outcome.backend,
+        "derivatives": outcome.derivatives or None,
         "parameters": {n: float(v) for n, v in zip(problem.names, outcome.x)},
         "x": [float(v) for v in outcome.x],
         "standard_errors": None if errors is None else

@@ -35,6 +35,7 @@ class Outcome:
     counts: dict
     seconds: float
     standard_errors: np.ndarray | None = None
+    derivatives: str = ""       # how the solver's derivatives were computed, when it matters
     metrics: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)     # (what, value, expected, digits or None, ok)
     expected_met: bool | None = None
@@ -79,13 +80,29 @@ def _least_squares(problem, method, backend, options, progress):
                             f"\"{problem.kind}\" problem takes a minimize method such as lbfgs.")
     residuals = built.residuals if progress is None else _reporting(built.residuals, progress)
     bounds = (problem.lower, problem.upper) if problem.has_bounds() else (-np.inf, np.inf)
+    if method != "lm":          # large sparse fits get a sparse exact Jacobian (lsmr)
+        options.setdefault("jac_sparsity", "auto")
     result = ad.least_squares(residuals, problem.x0, args=built.residual_args, method=method,
                               bounds=bounds, backend=backend, **options)
     counts = {"nit": result.get("nit"), "nfev": int(result.nfev),
               "njev": None if result.njev is None else int(result.njev)}
+    errors = result.standard_errors
     return Outcome(result.x, float(result.rss), bool(result.success), int(result.status),
                    str(result.message), method, "", counts, 0.0,
-                   standard_errors=np.asarray(result.standard_errors))
+                   standard_errors=None if errors is None else np.asarray(errors),
+                   derivatives=_jacobian_description(result))
+
+
+def _jacobian_description(result) -> str:
+    """The result table's 'derivatives' row for a fit."""
+    sparsity = result.get("jacobian_sparsity")
+    if sparsity is None:
+        return f"exact Jacobian, dense ({result.jacobian_mode} mode)"
+    colors = "" if sparsity["colors"] is None else \
+        f", {sparsity['colors']} {sparsity['coloring']} colors"
+    return (f"exact Jacobian, sparse: {sparsity['nonzeros']:,} of {sparsity['entries']:,} "
+            f"entries ({100 * sparsity['nonzeros'] / sparsity['entries']:.2g}%){colors}; "
+            "SciPy's lsmr solver")
 
 
 def _reporting(residuals, progress):

@@ -19,6 +19,7 @@ import scipy.sparse
 
 from optiad.api import jacobian
 from optiad.errors import OptiadError, returned_at, where
+from optiad.sparse_derivatives import coloring_used
 
 # the keyword options scipy.optimize.least_squares takes besides those least_squares sets
 SCIPY_OPTIONS = tuple(name for name in inspect.signature(scipy.optimize.least_squares).parameters
@@ -117,6 +118,12 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
             warnings.simplefilter("ignore", RuntimeWarning)
             result["standard_errors"] = np.sqrt(np.diag(result["covariance"]))
     result["jacobian_mode"] = mode
+    if sparse:
+        coloring = coloring_used(residuals, (x0, *args))
+        result["jacobian_sparsity"] = {
+            "nonzeros": int(final.nnz), "entries": int(final.shape[0] * final.shape[1]),
+            "colors": None if coloring is None else coloring.ncolors,
+            "coloring": None if coloring is None else coloring.kind}
     return result
 
 
