@@ -1,6 +1,6 @@
 """The whole benchmark suite in one run (`python -m benchmarks`): derivative cases (runner.py),
 whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), Python branches
-on traced values (branches.py), first calls with a cold and a warm kernel cache
+on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), first calls with a cold and a warm kernel cache
 (first_calls.py).  One JSON with machine and version
 information, one Markdown summary, docs/benchmarks.md regenerated, and `failures(results)`:
 every case that raised and every derivative whose error exceeds its tolerance -- what CI fails
@@ -13,7 +13,7 @@ import json
 import os
 import traceback
 
-from benchmarks import branches, ode, optimizers, runner
+from benchmarks import branches, ode, optimizers, runner, sparse_report
 from benchmarks.first_calls import derivative_job, measure
 from benchmarks.peers import OPTIAD
 
@@ -41,6 +41,7 @@ def run_suite(quick=False, log=print) -> dict:
     part("optimizers", lambda: optimizers.run(quick=quick))
     part("ode", lambda: [ode.lotka_volterra_case(quick), ode.robertson_case(quick)])
     part("branches", lambda: [branches.huber_case(quick)])
+    part("sparse", lambda: sparse_report.run(quick))
     part("first_calls", lambda: measure(first_call_jobs(results)))
     return results
 
@@ -69,12 +70,17 @@ def failures(results) -> list[str]:
             elif abs(t["fun"] - hand["fun"]) > FUN_TOLERANCE * max(1.0, abs(hand["fun"])):
                 found.append(f"{row['case']} {tool}: f = {t['fun']:.10g}, hand-written run "
                              f"{hand['fun']:.10g}")
-    for row in results.get("ode", []) + results.get("branches", []):
+    for row in results.get("ode", []) + results.get("branches", []) + sparse_rows(results):
         for tool, t in row["tools"].items():
-            if not t["within_tolerance"]:
+            if not t.get("within_tolerance", True):
                 found.append(f"{row['case']} {tool}: error {t['max_relative_error']:.1e} > "
                              f"tolerance {t['tolerance']:.0e}")
     return found
+
+
+def sparse_rows(results) -> list[dict]:
+    sparse = results.get("sparse") or {}
+    return sparse.get("jacobians", []) + sparse.get("hessians", [])
 
 
 def targets(results) -> list[dict]:
@@ -91,7 +97,9 @@ def targets(results) -> list[dict]:
             t = row["target"]
             found.append({"what": f"{row['case']}: optiad.minimize <= {t['ratio']}x "
                                   f"{t['peer']}", "ratio": t["measured"], "met": t["met"]})
-    for row in results.get("ode", []) + results.get("branches", []):
+    for row in results.get("ode", []) + results.get("branches", []) + sparse_rows(results) + \
+            (results["sparse"]["solves"] + [results["sparse"]["detection"]]
+             if "sparse" in results else []):
         for t in row.get("targets", []):
             what = t.get("what", f"optiad (numba) <= {t['ratio']}x {t['peer']}")
             found.append({"what": f"{row['case']}: {what}", "ratio": t["measured"],
@@ -125,6 +133,11 @@ def to_markdown(results) -> str:
                   "docs/control-flow.md) against the same loss written with `np.where`; "
                   "the first call traces and compiles.", "",
                   ode.to_markdown(results["branches"])]
+    if "sparse" in results:
+        parts += ["## Sparse derivatives", "", "Patterns detected by optiad, colorings, and "
+                  "compressed sweeps (docs/sparse-derivatives.md) against asdex, CasADi, "
+                  "JAX's dense derivatives, SciPy's differences and hand-written sparse "
+                  "derivatives.", "", sparse_report.to_markdown(results["sparse"])]
     if "first_calls" in results:
         parts += ["## First calls: cold and warm kernel cache", "", first_calls_markdown(
             results["first_calls"])]
