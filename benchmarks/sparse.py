@@ -232,8 +232,22 @@ def main():
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     options = parser.parse_args()
+    from benchmarks.runner import machine_info
     from benchmarks.sparse_report import run, to_markdown
-    print(to_markdown(run(options.quick)))
+    results = run(options.quick)
+    text = to_markdown(results)
+    print(text)
+    if not options.quick:      # the results file, written whole (a temporary file, renamed)
+        import json
+        import os
+        folder = os.path.join(os.path.dirname(__file__), "results")
+        for suffix, content in ((".json", json.dumps({"machine": machine_info(),
+                                                      "results": results}, indent=1,
+                                                     default=str)), (".md", text)):
+            path = os.path.join(folder, "sparse" + suffix)
+            with open(path + ".tmp", "w") as handle:
+                handle.write(content)
+            os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":
