@@ -1,7 +1,7 @@
 """The whole benchmark suite in one run (`python -m benchmarks`): derivative cases (runner.py),
 whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), Python branches
-on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), first calls with a cold and a warm kernel cache
-(first_calls.py).  One JSON with machine and version
+on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), first calls
+with a cold and a warm kernel cache (first_calls.py).  One JSON with machine and version
 information, one Markdown summary, docs/benchmarks.md regenerated, and `failures(results)`:
 every case that raised and every derivative whose error exceeds its tolerance -- what CI fails
 on (never on time).

@@ -28,7 +28,7 @@ _backends.warm_up_default_backend()
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
            "scan", "fori_loop", "odeint", "minimize", "least_squares", "Objective",
-           "state_jacobian", "sparsity", "check_grads", "defprimitive", "stop_gradient", "numpy", "Graph",
-           "OptiadError",
+           "state_jacobian", "sparsity", "check_grads", "defprimitive", "stop_gradient",
+           "numpy", "Graph", "OptiadError",
            "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError",
            "EscapedTracerError"]
