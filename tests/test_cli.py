@@ -281,3 +281,47 @@ def test_ode_fit_plot_resolves_every_decade(tmp_path):
     assert axes.get_xscale() == "log" and axes.get_yscale() == "log"
     assert xs[0] == pytest.approx(0.01) and xs[1] / xs[0] == pytest.approx(xs[-1] / xs[-2])
     np.testing.assert_allclose(ys, np.exp(-0.01 * xs), rtol=1e-6)
+
+
+BRATU_TOML = """\
+[problem]
+name = "bratu"
+kind = "least_squares"
+
+[model]
+residuals = "bratu"
+
+[parameters]
+start = [0.0]
+repeat = 300
+
+[solver]
+method = "trf"
+options = { xtol = 1e-14, ftol = 1e-14, gtol = 1e-14 }
+"""
+
+BRATU_MODEL = """\
+import numpy as np
+
+
+def bratu(u):
+    h = 1.0 / (u.size + 1)
+    padded = np.concatenate([[0.0], u, [0.0]])
+    return (padded[:-2] - 2.0 * u + padded[2:]) / h ** 2 + np.exp(u)
+"""
+
+
+def test_large_sparse_fits_get_a_sparse_jacobian_and_the_table_says_so(tmp_path):
+    path = write_problem(tmp_path / "bratu", toml=BRATU_TOML, model=BRATU_MODEL, csv=None)
+    out = tmp_path / "bratu.json"
+    status, printed, err = run_inprocess("solve", path, "-q", "--json", out)
+    assert status == 0, printed + err
+    result = json.loads(out.read_text())
+    assert result["success"] and result["objective"] < 1e-20
+    assert result["derivatives"].startswith("exact Jacobian, sparse: 898 of 90,000 entries")
+    assert "3 column colors" in result["derivatives"] or "3 row colors" in result["derivatives"]
+    assert "derivatives" in printed and "sparse" in printed
+    small = tmp_path / "small.json"
+    status, _, _ = run_inprocess("solve", write_problem(tmp_path / "p"), "-q", "--json", small)
+    assert status == 0
+    assert json.loads(small.read_text())["derivatives"] == "exact Jacobian, dense (forward mode)"
