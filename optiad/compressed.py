@@ -25,7 +25,7 @@ import numpy as np
 from optiad import staging
 from optiad.backends import resolve
 from optiad.ir import Graph
-from optiad.jacobians import _offsets, chunk_size
+from optiad.jacobians import block_offsets, chunk_size
 from optiad.tracing import Tracer
 from optiad.transforms.programs import hvp_graph, jvp_graph, vjp_graph
 
@@ -167,7 +167,7 @@ def _compiled_sweep(fn, signature, positions, plan, backend):
         build, keep = SWEEPS[plan.kind]
         graph = build(base.graph, positions)
         graph = Graph(graph.invars, graph.eqns, graph.outvars[keep])
-        offsets = [0] if plan.kind == "row" else _offsets(plan.in_shapes)[0]
+        offsets = [0] if plan.kind == "row" else block_offsets(plan.in_shapes)[0]
         if sweepable(graph, len(offsets)):
             program = SweepProgram(graph, offsets, plan.count, "last", seeded=True)
             program = program if program.fits else False
@@ -180,7 +180,7 @@ def _seed_sets(plan, d):
     seed = (plan.colors == d).astype(np.float64)
     if plan.kind == "row":
         return [seed.reshape(-1)]
-    offsets, _ = _offsets(plan.in_shapes)
+    offsets, _ = block_offsets(plan.in_shapes)
     return [seed[o:o + int(np.prod(s, dtype=np.int64))].reshape(s)
             for o, s in zip(offsets, plan.in_shapes)]
 

@@ -113,14 +113,15 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
     return finish(sweep(*inputs))
 
 
-def _offsets(shapes):
+def block_offsets(shapes):
+    """Where each block starts in the concatenated elements, and the total."""
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
     return [int(sum(sizes[:k])) for k in range(len(sizes))], int(sum(sizes))
 
 
 def _split_columns(matrix, row_shape, shapes):
     """Blocks of a (..., total) matrix, one per input block: row_shape + block shape."""
-    offsets, _ = _offsets(shapes)
+    offsets, _ = block_offsets(shapes)
     blocks = []
     for offset, shape in zip(offsets, shapes):
         size = int(np.prod(shape, dtype=np.int64))
@@ -162,7 +163,7 @@ def jacobian_of(fn, args, argnums, mode, static_argnums, backend=None, fast=None
     if mode == "forward":
         # Rows of the sweep are columns of the Jacobian: each direction writes contiguous
         # memory, and the result is handed out transposed (Fortran order, no copy).
-        offsets, count = _offsets(in_shapes)
+        offsets, count = block_offsets(in_shapes)
 
         def finish(results):
             blocks = _split_columns(results[0].reshape(count, -1).T, out_shape, in_shapes)
@@ -215,7 +216,7 @@ def hessian_of(fn, args, argnums, static_argnums, backend=None, fast=None):
     inputs = signature.traced_values
     shapes = [np.shape(inputs[p]) for p in positions]
     m = len(shapes)
-    offsets, count = _offsets(shapes)
+    offsets, count = block_offsets(shapes)
 
     def finish(rows):
         if isinstance(argnums, int):

@@ -106,7 +106,7 @@ def lane_dense(position=0):
 def _lane_matrix(shape, axis, out_shape):
     if not shape:
         return matrix([0], [0], (1, 1))
-    lanes = np.moveaxis(ids(shape), axis, -1).reshape(-1, shape[axis] if shape else 1)
+    lanes = np.moveaxis(ids(shape), axis, -1).reshape(-1, shape[axis])
     n = lanes.shape[1]
     rows = np.repeat(lanes, n, axis=1)          # (o, i) for every o, i in one lane
     columns = np.tile(lanes, (1, n))
