@@ -133,6 +133,8 @@ def sparse_derivative_of(fn, args, argnums, static_argnums, backend, hessian, sp
     signature = staging.Signature(args, diff, static)
     positions = staging.traced_positions(signature, diff)
     detected = sparsity_of(fn, args, argnums, kind, static_argnums)
+    if sparse == "auto" and pattern is None and not sparse_pays(detected):
+        return None                     # dense: no coloring made (its kernels load lazily)
     base = staging.traced_base(fn, signature)
     cache = staging.function_cache(fn)
     key = ("compressed", kind, positions, staging.trace_key(fn, signature), signature.variant,
