@@ -220,8 +220,8 @@ def to_markdown(rows) -> str:
         if row.get("targets"):
             lines += ["", "| target | measured | met |", "|---|---|---|"]
             for target in row["targets"]:
-                what = target.get("what", f"optiad (numba) <= {target['ratio']}x "
-                                          f"{target['peer']}")
+                what = target["what"] if "what" in target else \
+                    f"optiad (numba) <= {target['ratio']}x {target['peer']}"
                 lines.append(f"| {what} | {target['measured']:.2f}x | "
                              f"{'yes' if target['met'] else 'NO'} |")
         lines.append("")

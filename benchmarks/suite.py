@@ -101,7 +101,7 @@ def targets(results) -> list[dict]:
             (results["sparse"]["solves"] + [results["sparse"]["detection"]]
              if "sparse" in results else []):
         for t in row.get("targets", []):
-            what = t.get("what", f"optiad (numba) <= {t['ratio']}x {t['peer']}")
+            what = t["what"] if "what" in t else f"optiad (numba) <= {t['ratio']}x {t['peer']}"
             found.append({"what": f"{row['case']}: {what}", "ratio": t["measured"],
                           "met": t["met"]})
     compile_row = next((r for r in results.get("derivatives", [])

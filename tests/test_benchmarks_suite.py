@@ -133,3 +133,20 @@ def test_casadi_results_convert_to_scipy():
     matrix = casadi.DM(np.array([[1.0, 0.0], [2.0, 3.0]]))
     np.testing.assert_array_equal(models.casadi_to_scipy(casadi.DM(casadi.sparsify(matrix)))
                                   .toarray(), [[1.0, 0.0], [2.0, 3.0]])
+
+
+def test_the_suite_report_takes_the_sparse_part():
+    """The suite's Markdown, targets and failure list read the sparse part (the results
+    file benchmarks.sparse wrote), targets without a peer included."""
+    import json
+    import pathlib
+
+    from benchmarks import suite
+    saved = json.loads((pathlib.Path(suite.RESULTS) / "sparse.json").read_text())
+    results = {"machine": saved["machine"], "errors": [], "sparse": saved["results"]}
+    text = suite.to_markdown(results)
+    assert "## Sparse derivatives" in text and "brusselator_jacobian_N32" in text
+    whats = [t["what"] for t in suite.targets(results)]
+    assert any("detection + coloring" in w for w in whats)
+    assert any("steady" in w or "dense exact" in w for w in whats)
+    assert suite.failures(results) == []
