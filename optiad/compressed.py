@@ -42,12 +42,10 @@ class CompressedPlan:
     """Everything fixed for one function, signature, pattern and coloring: where each entry
     of the result is read in the sweep's output, and the sweep itself."""
 
-    def __init__(self, coloring, hessian: bool, in_shapes, out_size: int):
+    def __init__(self, coloring, hessian: bool, in_shapes):
         self.coloring = coloring
-        self.hessian = hessian
         self.kind = "hessian" if hessian else coloring.kind
         self.in_shapes = in_shapes
-        self.out_size = out_size
         self.colors = np.ascontiguousarray(coloring.colors, dtype=np.int64)
         self.count = coloring.ncolors
         pattern = coloring.pattern_csr

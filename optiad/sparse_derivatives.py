@@ -81,20 +81,12 @@ def _detect(graph, positions, kind):
         gradient = grad_graph(graph, positions, "sparsity(kind='hessian')", with_value=False)
         rows = detection.jacobian_pattern(gradient, positions)
         pattern = sp.vstack(rows, format="csr")
-        return _canonical(pattern + pattern.T)
+        return detection.canonical(pattern + pattern.T)
     outputs = detection.jacobian_pattern(graph, positions)
     if graph.out_tree == OutTree.SINGLE:
         return outputs[0]
     # a tuple of outputs is the stacked array, as ad.jacobian treats it
-    return _canonical(sp.vstack(outputs, format="csr"))
-
-
-def _canonical(pattern):
-    pattern = pattern.tocsr().astype(bool)
-    pattern.sum_duplicates()
-    pattern.eliminate_zeros()
-    pattern.sort_indices()
-    return pattern
+    return detection.canonical(sp.vstack(outputs, format="csr"))
 
 
 # ---- compressed sparse derivatives (ad.jacobian / ad.hessian with sparse=...) ----------------
@@ -191,7 +183,7 @@ def _plan(pattern, coloring, hessian, base, positions):
         column, row = colorings.column_coloring(pattern), colorings.row_coloring(pattern)
         chosen = row if row.ncolors < column.ncolors else column
     in_shapes = [base.graph.invars[p].shape for p in positions]
-    return CompressedPlan(chosen, hessian, in_shapes, pattern.shape[0])
+    return CompressedPlan(chosen, hessian, in_shapes)
 
 
 def _checked_superset(pattern, detected):
@@ -203,8 +195,8 @@ def _checked_superset(pattern, detected):
     if pattern.shape != detected.shape:
         raise ArgumentError(f"pattern has shape {pattern.shape}, but the derivative has shape "
                             f"{detected.shape}")
-    given = _canonical(sp.csr_array(pattern))
-    missing = _canonical(detected.astype(np.int8) - given.astype(np.int8) > 0)
+    given = detection.canonical(sp.csr_array(pattern))
+    missing = detection.canonical(detected.astype(np.int8) - given.astype(np.int8) > 0)
     if missing.nnz:
         row = int(np.flatnonzero(np.diff(missing.indptr))[0])
         column = int(missing.indices[missing.indptr[row]])

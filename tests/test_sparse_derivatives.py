@@ -15,27 +15,8 @@ import optiad as ad
 from optiad import staging
 from optiad.codegen.plan import SweepProgram
 
+from benchmarks.sparse_models import brusselator     # the 2-D Brusselator's rhs(y), N x N
 from test_sparsity import HESSIANS, ZOO, rosenbrock, stencil_roll
-
-
-def brusselator(N):
-    """The 2-D Brusselator's right-hand side on an N x N periodic grid (2 N^2 states)."""
-    grid = np.linspace(0, 1, N)
-    X, Y = np.meshgrid(grid, grid, indexing="ij")
-    forcing = np.where((X - 0.3) ** 2 + (Y - 0.6) ** 2 <= 0.01, 5.0, 0.0)
-    alpha = 0.01 * (N - 1) ** 2
-
-    def laplacian(w):
-        return np.roll(w, 1, 0) + np.roll(w, -1, 0) + np.roll(w, 1, 1) + np.roll(w, -1, 1) - \
-            4.0 * w
-
-    def rhs(y):
-        u, v = y[:N * N].reshape(N, N), y[N * N:].reshape(N, N)
-        uuv = u * u * v
-        du = 1.0 + uuv - 4.4 * u + alpha * laplacian(u) + forcing
-        dv = 3.4 * u - uuv + alpha * laplacian(v)
-        return np.concatenate([du.ravel(), dv.ravel()])
-    return rhs
 
 
 def compare(sparse_matrix, dense, shape, tolerance=1e-13):

@@ -14,7 +14,7 @@ from scipy.integrate import solve_ivp
 import optiad as ad
 from optiad.ode.system import System
 
-from test_sparse_derivatives import brusselator
+from benchmarks.sparse_models import brusselator, brusselator_constants
 
 
 def bratu(x, strength):
@@ -115,12 +115,7 @@ def test_state_jacobian_is_sparse_when_it_pays():
 
 
 def brusselator_problem(N):
-    rhs = brusselator(N)
-    grid = np.linspace(0, 1, N)
-    X, Y = np.meshgrid(grid, grid, indexing="ij")
-    y0 = np.concatenate([(22 * (Y * (1 - Y)) ** 1.5).ravel(),
-                         (27 * (X * (1 - X)) ** 1.5).ravel()])
-    return rhs, y0
+    return brusselator(N), brusselator_constants(N)[2]
 
 
 @pytest.mark.parametrize("method", ["BDF", "Radau"])

@@ -49,7 +49,7 @@ def _build(body, backend):
     if pattern is None or not sparse_pays(pattern):
         return None
     coloring = column_coloring(pattern)
-    plan = CompressedPlan(coloring, False, [(n,)], n)
+    plan = CompressedPlan(coloring, False, [(n,)])
     seeds = [(coloring.colors == d).astype(np.float64) for d in range(coloring.ncolors)]
     others = [Zero(tuple(v.shape)) for v in graph.invars[1:]]
 

@@ -26,15 +26,10 @@ from optiad.transforms import sparsity
 STEP_LIMIT = 2000
 
 
-def _sparse():
-    import scipy.sparse as sp
-    return sp
-
-
 def _blocks(local, rows, columns, row_range, column_range):
     """The part of a body's local patterns from body inputs `column_range` to body outputs
     `row_range`, as one matrix (all sizes flat)."""
-    sp = _sparse()
+    sp = sparsity.scipy_sparse()
     grid = [[local[r][c] if local[r][c] is not None else
              sp.csr_array((rows[r], columns[c]), dtype=bool) for c in column_range]
             for r in row_range]
@@ -51,7 +46,7 @@ def _same(a, b) -> bool:
 
 def scan_sparsity(operands, out_shape, *, body, length, n_consts, carry_shapes, y_shapes,
                   reverse, store):
-    sp = _sparse()
+    sp = sparsity.scipy_sparse()
     n_carry = len(carry_shapes)
     carry_sizes = [math.prod(s) for s in carry_shapes]
     y_sizes = [math.prod(s) for s in y_shapes]
@@ -128,7 +123,7 @@ def scan_sparsity(operands, out_shape, *, body, length, n_consts, carry_shapes, 
 
 def _rows_summed(x, row_size):
     """The union over steps k of rows k*row_size .. (k+1)*row_size of x."""
-    sp = _sparse()
+    sp = sparsity.scipy_sparse()
     k = np.arange(x.shape[0])
     gather = sp.csr_array((np.ones(k.size, dtype=bool), (k % max(row_size, 1), k)),
                           shape=(row_size, x.shape[0]))
@@ -145,7 +140,7 @@ def _union_fixed_point(carry, x, advance):
 
 def closure(state):
     """The transitive closure of I + state (a square boolean pattern), by repeated squaring."""
-    sp = _sparse()
+    sp = sparsity.scipy_sparse()
     n = state.shape[0]
     reach = (sp.eye_array(n, dtype=bool, format="csr") + state).tocsr()
     while True:
@@ -158,7 +153,7 @@ def closure(state):
 def odeint_sparsity(operands, out_shape, *, rhs, grid, **params):
     """ys (times x states): row 0 is y0; later rows depend on y0 through the closure R of the
     right-hand side's state pattern and on the parameters through R times their pattern."""
-    sp = _sparse()
+    sp = sparsity.scipy_sparse()
     graph = rhs.graph                     # (y, t, *params) -> dy/dt
     varying = [True, False] + [op.varying for op in operands[1:]]
     (local,) = sparsity.local_patterns(graph, varying)

@@ -22,20 +22,20 @@ from optiad.ir import Graph, Literal
 from optiad.primitives.patterns import Operand
 
 
-def _sparse():
+def scipy_sparse():
     import scipy.sparse as sp      # imported on first use: `import optiad` stays light
     return sp
 
 
 def identity(size: int, offset: int, total: int):
     """The sets of an input's elements: element e depends on column offset + e."""
-    sp = _sparse()
+    sp = scipy_sparse()
     return sp.csr_array((np.ones(size, dtype=bool), np.arange(offset, offset + size),
                          np.arange(size + 1)), shape=(size, total))
 
 
 def empty(size: int, total: int):
-    sp = _sparse()
+    sp = scipy_sparse()
     return sp.csr_array((size, total), dtype=bool)
 
 
@@ -75,7 +75,7 @@ def _rows_of(sets, rows):
         return sets
     if rows.size == 0 or rows.min() >= 0:
         return sets[rows]
-    sp = _sparse()
+    sp = scipy_sparse()
     keep = np.flatnonzero(rows >= 0)
     selection = sp.csr_array((np.ones(keep.size, dtype=bool), (keep, rows[keep])),
                              shape=(rows.size, sets.shape[0]))
@@ -84,7 +84,7 @@ def _rows_of(sets, rows):
 
 def _dense_union(inputs, size):
     """Every output element depends on everything any input element depends on."""
-    sp = _sparse()
+    sp = scipy_sparse()
     columns = np.unique(np.concatenate([s.indices for s in inputs if s is not None]))
     total = next(s for s in inputs if s is not None).shape[1]
     return sp.csr_array((np.ones(size * columns.size, dtype=bool), np.tile(columns, size),
@@ -102,7 +102,7 @@ def jacobian_pattern(graph: Graph, positions) -> list:
         input_sets[p] = identity(size, offset, total)
         offset += size
     outputs = propagate(graph, input_sets)
-    return [empty(v.size, total) if s is None else _canonical(s)
+    return [empty(v.size, total) if s is None else canonical(s)
             for v, s in zip(graph.outvars, outputs)]
 
 
@@ -123,8 +123,10 @@ def local_patterns(graph: Graph, varying) -> list:
     return result
 
 
-def _canonical(pattern):
-    pattern = pattern.tocsr()
+def canonical(pattern):
+    """A boolean CSR pattern with sorted indices, no duplicates and no stored zeros."""
+    pattern = pattern.tocsr().astype(bool)
     pattern.sum_duplicates()
     pattern.eliminate_zeros()
+    pattern.sort_indices()
     return pattern
