@@ -7,6 +7,8 @@
     print(ad.trace(f)(x, *args))  # the program optiad differentiates
     ad.minimize(f, x0, method="trust-krylov", args=args)   # scipy.optimize.OptimizeResult
     ad.least_squares(residuals, p0, args=(t, y))          # exact Jacobian, standard errors
+    ad.multistart(f, 200, method="l-bfgs-b", bounds=box)  # many starts, any executor / Dask
+    ad.least_squares_many(residuals, p0, datasets)        # one model, many datasets
 """
 
 from optiad import backends as _backends
@@ -26,9 +28,23 @@ from optiad.version import __version__  # noqa: F401
 
 _backends.warm_up_default_backend()
 
+_LAZY = {"multistart": "optiad.many", "least_squares_many": "optiad.many"}
+
+
+def __getattr__(name):
+    # the many-solves layer loads on first use: `import optiad` stays free of multiprocessing
+    # and of the executors' imports
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'optiad' has no attribute {name!r}")
+
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp", "trace",
            "scan", "fori_loop", "odeint", "minimize", "least_squares", "Objective",
-           "state_jacobian", "sparsity", "check_grads", "defprimitive", "stop_gradient",
+           "state_jacobian", "sparsity", "multistart", "least_squares_many", "check_grads", "defprimitive", "stop_gradient",
            "numpy", "Graph", "OptiadError",
            "TracerConversionError", "UnsupportedFunctionError", "ShapeError", "ArgumentError",
            "EscapedTracerError"]

@@ -9,13 +9,19 @@ process imports the module and loads the machine code instead of compiling.
 The first line of every file holds a hash of the rest.  A file whose hash does not match
 (truncated, edited, corrupted) is rebuilt with a warning, never executed.  The directory is
 created owner-only; code loaded from it is executed, so a directory other users can write to
-is refused.  Concurrent processes compiling the same kernel each write identical bytes through
+is refused.  Concurrent processes writing the same kernel each write identical bytes through
 os.replace, so every reader sees a whole file.
+
+Compiles are serialized per kernel across processes (`_compile_once`: a lock file next to the
+module, held while Numba compiles or loads): when several workers on one machine reach the
+same kernel at once (optiad/many), one compiles and the others load its machine code.
+`compile_counts()` says which kernels this process compiled, for the many-solves report.
 """
 
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import importlib.util
 import os
 import stat
@@ -42,6 +48,8 @@ ARRAY_DECORATOR = '@njit(cache=True, error_model="numpy", nogil=True, fastmath={
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, object] = {}
+_COMPILED: dict[str, int] = {}       # kernel key -> compiles done by this process
+_LOCKS_HELD: dict[str, int] = {}     # kernel key -> depth of _compile_once in this process
 
 
 def _versions() -> str:
@@ -161,7 +169,59 @@ def _import(source: str, key: str, decorator: str):
     for value in list(vars(module).values()):   # every @njit function, whatever its name
         if hasattr(value, "py_func"):
             _guard_machine_code(value, path)
+            _compile_once(value, path, key)
     return module
+
+
+def _compile_once(dispatcher, path: Path, key: str) -> None:
+    """Route the dispatcher's compiles (Numba calls `compile` for each new signature; it loads
+    from the disk cache when it can) through a lock file shared by every process on this
+    machine, and count the compiles that did not come from the cache."""
+    original = getattr(dispatcher, "compile", None)
+    stats = getattr(dispatcher, "stats", None)
+    if original is None or stats is None:
+        return
+
+    def compile(signature):
+        misses = sum(stats.cache_misses.values())
+        with _machine_lock(path.with_suffix(".lock"), key):
+            result = original(signature)
+        if sum(stats.cache_misses.values()) > misses:
+            _COMPILED[key] = _COMPILED.get(key, 0) + 1
+        return result
+    dispatcher.compile = compile
+
+
+@contextlib.contextmanager
+def _machine_lock(lock_path: Path, key: str):
+    """An exclusive lock on lock_path across processes, re-entrant in this process.  Numba's
+    own compiler lock is taken first, so threads of this process never wait on each other in
+    the opposite order (a kernel's compile may trigger another's in the same thread)."""
+    try:
+        import fcntl
+        from numba.core.compiler_lock import global_compiler_lock
+    except ImportError:           # no POSIX locks (Windows): concurrent compiles stay possible
+        yield
+        return
+    with global_compiler_lock:
+        depth = _LOCKS_HELD.get(key, 0)
+        handle = None
+        if depth == 0:
+            handle = open(lock_path, "a")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        _LOCKS_HELD[key] = depth + 1
+        try:
+            yield
+        finally:
+            _LOCKS_HELD[key] = depth
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
+
+def compile_counts() -> dict[str, int]:
+    """Kernel key -> how many times this process compiled it (not loaded it from disk)."""
+    return dict(_COMPILED)
 
 
 def _guard_machine_code(dispatcher, path: Path) -> None:

@@ -150,6 +150,21 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
 
+    def __reduce__(self):
+        # Pickled by name: a traced program shipped to another process (optiad/many) finds the
+        # same record in that process's registry instead of carrying its rules along.
+        return primitive_named, (self.name,)
+
+
+def primitive_named(name: str) -> "Primitive":
+    """The registered primitive called `name` (how a pickled Graph finds its primitives)."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise OptiadError(f"this process has no primitive {name!r}: a program traced elsewhere "
+                          "uses a primitive declared with defprimitive; import the module "
+                          "that declares it in every worker") from None
+
 
 def _ufunc_template(impl) -> str | None:
     """np.<name>({0}, ...) for a NumPy ufunc (Numba implements them with NumPy's semantics for
