@@ -43,6 +43,7 @@ LAYERS = [
              "optiad.coloring", "optiad.sparse_derivatives",
              "optiad.compressed"]),
     ("optimize and ode", ["optiad.optimize", "optiad.ode"]),
+    ("many solves", ["optiad.many"]),
     ("the package", ["optiad"]),
 ]
 
