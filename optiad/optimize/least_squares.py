@@ -101,10 +101,19 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
     if method == "lm" and first.size < x0.size:
         raise OptiadError(f"method 'lm' needs at least as many residuals ({first.size}) as "
                           f"parameters ({x0.size}); use 'trf'")
+    # SciPy starts by evaluating both at x0 again: hand it the values checked above (an ODE
+    # fit's residuals and sensitivities cost a solve each)
+    at_start = {"fun": first, "jac": start_jacobian}
+
+    def start_or(kind, compute):
+        def evaluate(x, *a):
+            value = at_start.pop(kind, None)      # only SciPy's first call can be at x0
+            return value if value is not None and np.array_equal(x, x0) else compute(x, *a)
+        return evaluate
     try:
         result = scipy.optimize.least_squares(
-            lambda x, *a: np.asarray(residuals(x, *a), dtype=np.float64), x0,
-            jac=lambda x, *a: jac(x, *a), args=args, method=method, bounds=bounds, **options)
+            start_or("fun", lambda x, *a: np.asarray(residuals(x, *a), dtype=np.float64)),
+            x0, jac=start_or("jac", jac), args=args, method=method, bounds=bounds, **options)
     except (TypeError, ValueError) as error:   # SciPy's checks of the arguments
         raise OptiadError(f"least_squares: {error}") from None
     rss = float(np.dot(result.fun, result.fun))
