@@ -11,8 +11,10 @@ worker runs share one ShippedFunction object, so optiad's per-function caches (t
 graphs, compiled plans) are reused from the second task on instead of being rebuilt per task.
 
 A function whose trace is guarded (Python `if` on traced values) is valid beyond the traced
-call only through its guards, which need the function itself: it is shipped as the function
-(pickled; with cloudpickle when installed, which Dask brings, so lambdas and closures work).
+call only through its guards, which need the function itself; one whose arguments are not all
+arrays (an int, a string, a dict: the trace bakes them in) needs it too.  Those are shipped as
+the function (pickled; with cloudpickle when installed, which Dask brings, so lambdas and
+closures work).
 """
 
 from __future__ import annotations
