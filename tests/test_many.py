@@ -232,6 +232,9 @@ def test_workers_receive_the_traced_program_not_the_function():
     np.testing.assert_allclose(ad.grad(again)(np.zeros(3), np.ones(3)), -2.0 * np.ones(3))
     with pytest.raises(OptiadError, match="other argument shapes"):
         again(np.zeros(4), np.ones(4))
+    calls = [(np.zeros(2),), (np.zeros(2),)]
+    assert programs.ship(many_tasks.himmelblau, calls) is \
+        programs.ship(many_tasks.himmelblau, calls[:1])       # kept: its programs too
 
 
 def test_a_guarded_function_travels_itself():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -33,6 +34,7 @@ from optiad.transforms.evaluate import NumpyProgram, evaluate
 
 _PROGRAMS: OrderedDict = OrderedDict()     # fingerprint -> ShippedFunction, in this process
 _PROGRAMS_KEPT = 32
+_SHIPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # fn -> {shapes: shipped}
 
 
 def shape_key(args) -> tuple:
@@ -77,10 +79,23 @@ class ShippedFunction:
 
 
 def ship(fn, calls) -> ShippedFunction:
-    """fn traced at each distinct argument shapes of `calls` (tuples of arguments)."""
+    """fn traced at each distinct argument shapes of `calls` (tuples of arguments).  The same
+    fn and shapes give the same ShippedFunction again (its derived programs are kept)."""
     name = getattr(fn, "__name__", "function")
     if isinstance(fn, ShippedFunction):
         return fn
+    calls = list(calls)
+    shapes = tuple(sorted({shape_key(args) for args in calls}, key=repr))
+    try:
+        kept = _SHIPPED.setdefault(fn, {})
+    except TypeError:                  # not weak-referenceable: not kept
+        kept = {}
+    if shapes not in kept:
+        kept[shapes] = _ship(fn, calls, name)
+    return kept[shapes]
+
+
+def _ship(fn, calls, name) -> ShippedFunction:
     graphs = {}
     for args in calls:
         key = shape_key(args)
