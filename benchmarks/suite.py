@@ -1,6 +1,7 @@
 """The whole benchmark suite in one run (`python -m benchmarks`): derivative cases (runner.py),
 whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), Python branches
-on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), first calls
+on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), many solves
+serially, on local processes and on a Dask LocalCluster (many.py, many_report.py), first calls
 with a cold and a warm kernel cache (first_calls.py).  One JSON with machine and version
 information, one Markdown summary, docs/benchmarks.md regenerated, and `failures(results)`:
 every case that raised and every derivative whose error exceeds its tolerance -- what CI fails
@@ -13,7 +14,7 @@ import json
 import os
 import traceback
 
-from benchmarks import branches, ode, optimizers, runner, sparse_report
+from benchmarks import branches, many, many_report, ode, optimizers, runner, sparse_report
 from benchmarks.first_calls import derivative_job, measure
 from benchmarks.peers import OPTIAD
 
@@ -42,6 +43,7 @@ def run_suite(quick=False, log=print) -> dict:
     part("ode", lambda: [ode.lotka_volterra_case(quick), ode.robertson_case(quick)])
     part("branches", lambda: [branches.huber_case(quick)])
     part("sparse", lambda: sparse_report.run(quick))
+    part("many", lambda: many.run(quick, log=log))
     part("first_calls", lambda: measure(first_call_jobs(results)))
     return results
 
@@ -75,6 +77,8 @@ def failures(results) -> list[str]:
             if not t.get("within_tolerance", True):
                 found.append(f"{row['case']} {tool}: error {t['max_relative_error']:.1e} > "
                              f"tolerance {t['tolerance']:.0e}")
+    if "many" in results:
+        found += [f"many: {f}" for f in many_report.failures(results["many"])]
     return found
 
 
@@ -104,6 +108,8 @@ def targets(results) -> list[dict]:
             what = t["what"] if "what" in t else f"optiad (numba) <= {t['ratio']}x {t['peer']}"
             found.append({"what": f"{row['case']}: {what}", "ratio": t["measured"],
                           "met": t["met"]})
+    found += [{"what": t["what"], "ratio": t["measured"], "met": t["met"]}
+              for t in results.get("many", {}).get("targets", [])]
     compile_row = next((r for r in results.get("derivatives", [])
                         if r.get("case") == "compile"), None)
     if compile_row:
@@ -138,6 +144,9 @@ def to_markdown(results) -> str:
                   "compressed sweeps (docs/sparse-derivatives.md) against asdex, CasADi, "
                   "JAX's dense derivatives, SciPy's differences and hand-written sparse "
                   "derivatives.", "", sparse_report.to_markdown(results["sparse"])]
+    if "many" in results:
+        parts += [many_report.SECTION, "", many_report.INTRO, "",
+                  many_report.to_markdown(results["many"])]
     if "first_calls" in results:
         parts += ["## First calls: cold and warm kernel cache", "", first_calls_markdown(
             results["first_calls"])]
