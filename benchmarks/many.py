@@ -63,7 +63,7 @@ class Sizes:
     repeats: int              # best of, for the fits and the SciPy loops (seconds each)
 
 
-FULL = Sizes(starts=64, fits=1000, compile_starts=64, repeats=3)
+FULL = Sizes(starts=64, fits=1000, compile_starts=64, repeats=5)
 QUICK = Sizes(starts=4, fits=100, compile_starts=4, repeats=1)   # CI: the cold compile dominates
 
 

@@ -101,11 +101,14 @@ def _executor_table(case, first_calls, task_label, peers=None) -> list[str]:
     lines = ["| executor | wall | speed-up over serial | tasks | median task | overhead per "
              "task | busiest worker's overhead per task | first call |",
              "|---|---|---|---|---|---|---|---|"]
+    serial_task = case["executors"][SERIAL]["median_task_s"]
     for name, row in case["executors"].items():
         tasks = f"{row['tasks']}" + (f" ({row['fits_per_task']} fits each)"
                                      if "fits_per_task" in row else "")
+        relative = "" if name == SERIAL else f" ({row['median_task_s'] / serial_task:.2f}x " \
+            "serial's)"
         lines.append(f"| {name} | {_time(row['wall_s'])} | {row['speedup']:.2f}x | {tasks} | "
-                     f"{_time(row['median_task_s'])} | "
+                     f"{_time(row['median_task_s'])}{relative} | "
                      f"{row['overhead_per_task_s'] * 1e3:.1f} ms | "
                      f"{row['busiest_worker_overhead_per_task_s'] * 1e3:.1f} ms | "
                      f"{_time(first_calls.get(name, {}).get(task_label))} |")
