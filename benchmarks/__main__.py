@@ -1,5 +1,6 @@
 """python -m benchmarks [--quick]: the whole suite (derivatives, whole optimizer and
-least-squares runs, ODE gradients, cold and warm first calls) with every installed peer;
+least-squares runs, ODE gradients, Python branches, sparse derivatives, many solves on local
+processes and a Dask LocalCluster, cold and warm first calls) with every installed peer;
 results in benchmarks/results/suite.{json,md} and docs/benchmarks.md (full runs), or
 suite-quick.* (--quick: small sizes, a few minutes).  Exit status 1 if a case raised or a
 derivative's error exceeds its tolerance (never because of time).
