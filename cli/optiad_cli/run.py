@@ -55,42 +55,89 @@ def method_options(problem: Problem, method: str) -> dict:
     return dict(solver["options"]) if method == problem.default_method() else {}
 
 
-def solve(problem: Problem, method=None, backend=None, progress=None) -> Outcome:
+@dataclass
+class Setup:
+    """One solver call for a problem and method, as optiad.least_squares / optiad.minimize (and
+    optiad.many.multistart) take it: fn(x, *args), the keyword arguments, and the problem's
+    bounds (None when it has none).  The single solve and `solve --starts` both build it here,
+    so every start runs exactly the call a single solve from that start makes."""
+    method: str
+    least_squares: bool
+    fn: callable
+    args: tuple
+    keywords: dict          # least squares: SciPy's options (+ jac_sparsity); else options=
+    bounds: scipy.optimize.Bounds | None
+    backend: str | None
+
+
+def solver_setup(problem: Problem, method=None, backend=None) -> Setup:
     method = (method or problem.default_method()).lower()
     backend = backend or problem.spec["solver"].get("backend")
-    resolved = resolve(backend)
     options = method_options(problem, method)
-    start = time.perf_counter()
+    built = problem.built
+    bounds = scipy.optimize.Bounds(problem.lower, problem.upper) if problem.has_bounds() \
+        else None
     if problem.least_squares_method(method):
-        outcome = _least_squares(problem, method, backend, options, progress)
+        if built.residuals is None:
+            raise problem.error(f"method \"{method}\" is for least-squares problems; a "
+                                f"\"{problem.kind}\" problem takes a minimize method such as "
+                                f"lbfgs.")
+        if method != "lm":          # large sparse fits get a sparse exact Jacobian (lsmr)
+            options.setdefault("jac_sparsity", "auto")
+        return Setup(method, True, built.residuals, built.residual_args,
+                     {**options, "backend": backend}, bounds, backend)
+    args = built.args
+    if method == "adam" and built.batch_data is not None:
+        options.setdefault("data", built.batch_data)   # minibatches: f(x, *batch)
+        args = ()
+    return Setup(method, False, built.objective, args, {"options": options, "backend": backend},
+                 bounds, backend)
+
+
+def solve(problem: Problem, method=None, backend=None, progress=None) -> Outcome:
+    setup = solver_setup(problem, method, backend)
+    resolved = resolve(setup.backend)
+    start = time.perf_counter()
+    if setup.least_squares:
+        outcome = _least_squares(problem, setup, progress)
     else:
-        outcome = _minimize(problem, method, backend, options, progress)
+        outcome = _minimize(problem, setup, progress)
     outcome.seconds = time.perf_counter() - start
+    finish(problem, outcome, resolved)
+    return outcome
+
+
+def finish(problem: Problem, outcome: Outcome, resolved: str) -> None:
+    """The backend that ran (resolved), the problem's metrics, the judgement against
+    [expected]."""
     outcome.backend = resolved
     if problem.built.metrics is not None:
         outcome.metrics = problem.built.metrics(outcome.x)
     judge(problem, outcome)
-    return outcome
 
 
-def _least_squares(problem, method, backend, options, progress):
-    built = problem.built
-    if built.residuals is None:
-        raise problem.error(f"method \"{method}\" is for least-squares problems; a "
-                            f"\"{problem.kind}\" problem takes a minimize method such as lbfgs.")
-    residuals = built.residuals if progress is None else _reporting(built.residuals, progress)
-    bounds = (problem.lower, problem.upper) if problem.has_bounds() else (-np.inf, np.inf)
-    if method != "lm":          # large sparse fits get a sparse exact Jacobian (lsmr)
-        options.setdefault("jac_sparsity", "auto")
-    result = ad.least_squares(residuals, problem.x0, args=built.residual_args, method=method,
-                              bounds=bounds, backend=backend, **options)
+def _least_squares(problem, setup, progress):
+    residuals = setup.fn if progress is None else _reporting(setup.fn, progress)
+    bounds = (-np.inf, np.inf) if setup.bounds is None else (setup.bounds.lb, setup.bounds.ub)
+    result = ad.least_squares(residuals, problem.x0, args=setup.args, method=setup.method,
+                              bounds=bounds, **setup.keywords)
+    return least_squares_outcome(result, setup.method)
+
+
+def least_squares_outcome(result, method) -> Outcome:
+    """An optiad.least_squares result as the report's Outcome (objective: the RSS)."""
     counts = {"nit": result.get("nit"), "nfev": int(result.nfev),
               "njev": None if result.njev is None else int(result.njev)}
     errors = result.standard_errors
-    return Outcome(result.x, float(result.rss), bool(result.success), int(result.status),
+    return Outcome(result.x, float(result.rss), bool(result.success), _status(result.status),
                    str(result.message), method, "", counts, 0.0,
                    standard_errors=None if errors is None else np.asarray(errors),
                    derivatives=_jacobian_description(result))
+
+
+def _status(status):
+    """SciPy's integer status, or optiad's "interrupted" (Ctrl-C) as it is."""
+    return status if isinstance(status, str) else int(status)
 
 
 def _jacobian_description(result) -> str:
@@ -115,22 +162,21 @@ def _reporting(residuals, progress):
     return reporting
 
 
-def _minimize(problem, method, backend, options, progress):
-    built = problem.built
-    fn, args = built.objective, built.args
-    if method == "adam" and built.batch_data is not None:
-        options.setdefault("data", built.batch_data)   # minibatches: f(x, *batch)
-        args = ()
+def _minimize(problem, setup, progress):
     callback = None
     if progress is not None:
         def callback(intermediate_result):
             progress.update(intermediate_result.fun, intermediate_result.x,
                             intermediate_result.get("jac"), intermediate_result.get("nit"))
-    bounds = None
-    if problem.has_bounds():
-        bounds = scipy.optimize.Bounds(problem.lower, problem.upper)
-    result = ad.minimize(fn, problem.x0, method=method, args=args, options=options,
-                         callback=callback, bounds=bounds, backend=backend)
+    result = ad.minimize(setup.fn, problem.x0, method=setup.method, args=setup.args,
+                         callback=callback, bounds=setup.bounds, **setup.keywords)
+    return minimize_outcome(problem, result, setup.method, setup.backend)
+
+
+def minimize_outcome(problem, result, method, backend=None) -> Outcome:
+    """An optiad.minimize result as the report's Outcome; a fit solved by a minimize method is
+    reported as a fit (the RSS, standard errors from the exact Jacobian at the solution)."""
+    built = problem.built
     counts = {k: None if result.get(k) is None else int(result[k])
               for k in ("nit", "nfev", "njev", "nhev")}
     objective, errors = float(result.fun), None
@@ -139,7 +185,7 @@ def _minimize(problem, method, backend, options, progress):
         jac = ad.jacobian(built.residuals, backend=backend)(result.x, *built.residual_args)
         dof = np.shape(jac)[0] - result.x.size
         errors = np.sqrt(np.abs(np.diag(covariance(jac, objective, dof))))
-    return Outcome(np.asarray(result.x), objective, bool(result.success), int(result.status),
+    return Outcome(np.asarray(result.x), objective, bool(result.success), _status(result.status),
                    str(result.message), method, "", counts, 0.0, standard_errors=errors)
 
 
