@@ -5,6 +5,8 @@
     loading.py    model file, CSV data, generated data: user mistakes become ProblemError
     problem.py    Problem.load: the file made runnable, one builder per problem kind
     run.py        solving with the chosen method; judging against the expected solution
+    many.py       solve --starts N (multistart) and several files, on any executor
+    many_report.py  their summary tables and --json records
     progress.py   live progress (rich) and the history
     report.py     result tables and the atomic --json file
     plotting.py   --plot (matplotlib, Agg)

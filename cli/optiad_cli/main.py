@@ -3,7 +3,8 @@
 Exit status: 0 success; 1 the solver did not converge, the expected solution was missed, or
 (check) AD disagrees with the reference; 2 a user error (bad problem file, model, data or
 option), printed as one paragraph without a traceback; 3 an internal error of optiad (a bug:
-the traceback shows with OPTIAD_DEBUG=1).
+the traceback shows with OPTIAD_DEBUG=1); 130 interrupted (Ctrl-C).  `solve --starts N` exits
+with the best start's status, `solve` of several files with the worst file's (many.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from optiad_cli.schema import ProblemError
 USER_ERROR, NOT_CONVERGED, INTERNAL_ERROR = 2, 1, 3
 
 
+class OptionError(OptiadError):
+    """A bad combination of command-line options: exit status 2, no problem file named."""
+
+
 def _stderr():
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -42,8 +47,8 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except OptiadError as error:
             message = str(error)
-            problem_file = kwargs.get("problem_file")
-            if problem_file is not None and not isinstance(error, ProblemError):
+            problem_file = _problem_file(kwargs)
+            if problem_file is not None and not isinstance(error, (ProblemError, OptionError)):
                 message = f"{problem_file}: {message}"      # a library error: say which problem
             _stderr().print(f"optiad: error: {message}", markup=False)
             sys.exit(USER_ERROR)
@@ -51,7 +56,7 @@ def reports_errors(command):
             _stderr().print("optiad: interrupted", markup=False)
             sys.exit(130)
         except Exception as error:  # noqa: BLE001 -- user code or an optiad bug: no traceback
-            problem_file = kwargs.get("problem_file")
+            problem_file = _problem_file(kwargs) or "the problems"
             location = _model_frame(error)
             if location is not None:
                 _stderr().print(f"optiad: error: {location[0]}, line {location[1]}: the model "
@@ -64,6 +69,12 @@ def reports_errors(command):
                             f"OPTIAD_DEBUG=1 shows the traceback.", markup=False)
             sys.exit(INTERNAL_ERROR)
     return run
+
+
+def _problem_file(kwargs):
+    """The one problem file a command runs on (solve takes several), else None."""
+    files = kwargs.get("problem_files") or ()
+    return kwargs.get("problem_file") or (files[0] if len(files) == 1 else None)
 
 
 def _model_frame(error):
@@ -99,27 +110,65 @@ def main():
 
 
 @main.command()
-@PROBLEM
+@click.argument("problem_files", metavar="PROBLEM.toml...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
 @click.option("--method", help="Solver method (overrides [solver] method): trf, lm, dogbox "
                                "for fits, or a minimize method (lbfgs, trust-krylov, adam, ...).")
 @BACKEND
 @click.option("--json", "json_file", type=click.Path(path_type=Path),
-              help="Write the full result to this JSON file (atomically).")
+              help="Write the full result to this JSON file (atomically); with --starts or "
+                   "several files, a record of every start or every file.")
 @click.option("--plot", "plot_file", type=click.Path(path_type=Path),
-              help="Draw the fit over the data, or the convergence history, to this PNG.")
+              help="Draw the fit over the data, or the convergence history, to this PNG; with "
+                   "--starts, every start's final objective, sorted, failures marked.")
+@click.option("--starts", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Solve one problem from N starting points (multistart) with its own method "
+                   "and options, and summarize them all.  Start 0 is the file's start; the "
+                   "other N-1 are a Latin hypercube sample over [parameters] lower/upper, or, "
+                   "for a parameter without a finite bound, over start +- |start| (+- 1 where "
+                   "the start is 0).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, metavar="SEED",
+              help="Seed of the sampled starting points (with --starts; default 0).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run the starts (or the files) on N local processes (1: in this process); "
+                   "with --scheduler local, the number of Dask workers.  Default: automatic "
+                   "(in this process while that is faster, then a process per core).")
+@click.option("--scheduler", metavar="ADDRESS|local", default=None,
+              help="Run the starts (or the files) on a Dask cluster: `local` starts one on this "
+                   "machine for the run, tcp://HOST:PORT uses a running scheduler.")
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
 @reports_errors
-def solve(problem_file, method, backend, json_file, plot_file, quiet):
+def solve(problem_files, method, backend, json_file, plot_file, starts, seed, workers,
+          scheduler, quiet):
     """Solve the problem described in PROBLEM.toml and print the result.
 
     Shows live progress, then a table of the parameters (with standard errors for fits) and
     the result.  Exit status 0 when the solver converged and the expected solution (if the
     file gives one) is met, 1 otherwise, 2 on a user error.
 
+    With --starts N, solves the problem from N starting points and prints the best start's
+    parameters and a summary of every start (distinct minima, failures, executor, workers,
+    time, compiles); the exit status is the best start's.  With several files (or --workers /
+    --scheduler), solves each file as one task and prints a row per file; the exit status is
+    the worst file's.
+
     \b
     Example:
       optiad solve problems/nist_thurber/problem.toml --method lm --json out.json --plot fit.png
+      optiad solve problems/nist_misra1a/problem.toml --starts 200 --workers 2
+      optiad solve problems/nist_*/problem.toml --scheduler local
     """
+    if starts is None and workers is None and scheduler is None and seed is None and \
+            len(problem_files) == 1:
+        return _solve_one(problem_files[0], method, backend, json_file, plot_file, quiet)
+    from optiad_cli.many import solve_many
+    sys.exit(solve_many(problem_files, method=method, backend=backend, json_file=json_file,
+                        plot_file=plot_file, starts=starts, seed=seed, workers=workers,
+                        scheduler=scheduler, quiet=quiet, console=_stdout()))
+
+
+def _solve_one(problem_file, method, backend, json_file, plot_file, quiet):
+    """`optiad solve PROBLEM.toml`: one solve from the file's start, live progress."""
     from optiad_cli.problem import Problem
     from optiad_cli.progress import Progress
     from optiad_cli.report import (

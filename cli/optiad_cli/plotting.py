@@ -1,7 +1,8 @@
 """`optiad solve --plot FILE`: the picture a person wants of the result.  Fits draw the fitted
 curve over the data (ode_fit: every observed state), two-feature classifiers their decision
-regions over the examples, everything else the convergence history.  matplotlib's Agg backend:
-no display needed.  The file is written atomically like the JSON.
+regions over the examples, everything else the convergence history; a multistart
+(`--starts N`) the final objective of every start, sorted.  matplotlib's Agg backend: no
+display needed.  The file is written atomically like the JSON.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def plot(problem, outcome, history, path) -> None:
         _history(axes, history, problem.built.objective_name)
     axes.set_title(f"{problem.name}: {outcome.method}, {problem.built.objective_name} "
                    f"{outcome.objective:.6g}")
+    _save(figure, path)
+
+
+def _save(figure, path) -> None:
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     suffix = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else "png"
     figure.savefig(buffer, format=suffix if suffix in ("png", "pdf", "svg") else "png", dpi=110)
@@ -100,3 +107,45 @@ def _history(axes, history, name):
         axes.set_yscale("log")
     axes.set_xlabel("iteration")
     axes.legend()
+
+
+def plot_starts(problem, objectives, successes, failures, path) -> None:
+    """`solve --starts N --plot FILE`: every start's final objective, sorted (on a log scale
+    when they are positive and span a decade or more; linear below the least positive one
+    when some are 0), converged and not-converged starts told apart, and the failed starts
+    marked along the top edge."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objectives = np.asarray(objectives, dtype=np.float64)
+    successes, failures = np.asarray(successes, bool), np.asarray(failures, bool)
+    finite = np.isfinite(objectives) & ~failures
+    order = np.argsort(np.where(finite, objectives, np.inf), kind="stable")
+    rank = np.empty(order.size, dtype=int)
+    rank[order] = np.arange(order.size)
+    figure, axes = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
+    for chosen, style, label in ((finite & successes, "o", "converged"),
+                                 (finite & ~successes, "^", "not converged")):
+        if chosen.any():
+            axes.plot(rank[chosen], objectives[chosen], style, ms=4, linestyle="none",
+                      label=f"{label} ({chosen.sum()})")
+    values = objectives[finite]
+    positive = values[values > 0]
+    if values.size and np.all(values >= 0) and positive.size and \
+            values.max() > 10 * positive.min():        # a decade or more: a log scale
+        if positive.size == values.size:
+            axes.set_yscale("log")
+        else:                                        # zeros too: linear below the least
+            axes.set_yscale("symlog", linthresh=float(positive.min()))
+    lost = ~finite
+    if lost.any():               # no objective to draw: marked on the top edge, after the rest
+        axes.plot(rank[lost], np.full(lost.sum(), 0.97), "x", color="tab:red", ms=6,
+                  linestyle="none", transform=axes.get_xaxis_transform(),
+                  label=f"failed ({lost.sum()})")
+    axes.set_xlabel("start, sorted by final objective")
+    axes.set_ylabel(problem.built.objective_name)
+    best = f", best {values.min():.6g}" if values.size else ""
+    axes.set_title(f"{problem.name}: {objectives.size} starts{best}")
+    axes.legend()
+    _save(figure, path)
