@@ -234,7 +234,7 @@ def test_bad_options_exit_2(tmp_path, args, needle):
 
 @pytest.mark.parametrize("address, needle", [
     ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
-    ("nonsense", "--scheduler nonsense: not a scheduler address"),
+    ("nonsense", "cannot reach the Dask scheduler at nonsense: missing port number"),
 ], ids=["unreachable", "malformed"])
 def test_a_scheduler_that_cannot_be_used_exits_2(address, needle):
     """The real command: a dask Client that failed to start is closed when it is garbage

@@ -40,7 +40,7 @@ def client():
     import cloudpickle
     cloudpickle.register_pickle_by_value(many_tasks)   # Dask's workers need not see tests/
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -86,6 +86,8 @@ def test_starts_are_seeded_in_the_box_and_arrays_are_taken_as_given():
 @pytest.mark.parametrize("starts, bounds, message", [
     (10, None, "needs bounds"), (10, [(0, np.inf), (0, 1)], "finite bounds"),
     (0, BOX, "at least 1"), (np.ones(3), None, "(N, n) array"),
+    (np.ones((2, 3)), BOX, "for 2 parameters, the starts have 3"),
+    (4, (np.zeros(3), np.ones(3)), "one (low, high) pair per parameter"),
 ])
 def test_bad_starts_are_clear_errors(starts, bounds, message):
     with pytest.raises(OptiadError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -85,12 +85,8 @@ def executor_for(workers, scheduler):
         stack.enter_context(_quiet_workers())
         try:
             executor = stack.enter_context(open_executor(workers, scheduler))
-        except OptiadError as error:
+        except OptiadError as error:          # unreachable or malformed address, no Dask
             raise OptionError(str(error)) from None
-        except ValueError as error:           # dask: a malformed address
-            raise OptionError(f"--scheduler {scheduler}: not a scheduler address ({error}); "
-                              "give tcp://HOST:PORT, or local for a Dask cluster on this "
-                              "machine") from None
         yield executor
 
 

@@ -34,13 +34,13 @@ def open_executor(workers: int | None = None, scheduler: str | None = None):
     if scheduler == "local":
         with distributed.LocalCluster(n_workers=workers or local_workers(),
                                       threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, \
+                                      dashboard_address=":0") as cluster, \
                 distributed.Client(cluster) as client:
             yield client
         return
     try:
         client = distributed.Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:     # ValueError: a malformed address
         raise OptiadError(f"cannot reach the Dask scheduler at {scheduler}: {error}.  Start "
                           "one with `dask scheduler` and workers with `dask worker "
                           f"{scheduler}`, or use --scheduler local") from None

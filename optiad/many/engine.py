@@ -209,7 +209,9 @@ def _parallel(task, items, pending, run, report, weights, pool, owned):
                 if run.rebuilds >= MAX_REBUILDS:
                     for index in lost:
                         run.outcomes[index] = Outcome(
-                            error=f"worker processes died {MAX_REBUILDS + 1} times; "
+                            error=f"worker processes died {MAX_REBUILDS + 1} times (killed, "
+                                  "out of memory, or a task the workers cannot unpickle: a "
+                                  "function or argument whose module they cannot import); "
                                   "this task was not finished")
                         report.advance(True, weights[index])
                     break
@@ -246,10 +248,10 @@ def _stop(pool) -> None:
 
 
 def _failed(outcome) -> bool:
-    value = outcome.value
-    if isinstance(value, list):
-        return any(not getattr(v, "success", True) for v in value)
-    return not getattr(value, "success", True)
+    """A task whose result (or one of its chunk's) is a recorded failure: what the results'
+    `failures` count too (a run that stopped unconverged is not one)."""
+    values = outcome.value if isinstance(outcome.value, list) else [outcome.value]
+    return any(getattr(v, "status", None) == "failed" for v in values)
 
 
 def _interrupted(outcome) -> bool:

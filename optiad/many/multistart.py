@@ -88,6 +88,9 @@ def multistart(f, starts, *, method, args=(), bounds=None, executor=None, seed=N
         raise OptiadError(f"unknown method {method!r}; valid methods: "
                           f"{', '.join((*METHODS, *LEAST_SQUARES))}")
     points = starting_points(starts, bounds, seed, sampler)
+    if bounds is not None and _box_arrays(bounds)[0].size != points.shape[1]:
+        raise OptiadError(f"bounds are given for {_box_arrays(bounds)[0].size} parameters, "
+                          f"the starts have {points.shape[1]}")
     args = tuple(args)
     shipped = ship(f, [(points[0], *args)])
     solve_bounds = bounds if bounds is not None and (key in LEAST_SQUARES and key != "lm" or
@@ -193,12 +196,19 @@ def _box(bounds):
 
 
 def _box_arrays(bounds):
-    """(lower, upper) arrays of Bounds, (low, high) pairs, or a (lower, upper) pair of
-    arrays as least_squares takes them; None -> NaN."""
+    """(lower, upper) arrays of scipy.optimize.Bounds or of (low, high) pairs, as
+    scipy.optimize.minimize takes them (None -> NaN).  least_squares' (lower, upper) pair of
+    arrays is not accepted: for two parameters it reads as two pairs."""
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         return np.asarray(bounds.lb, float), np.asarray(bounds.ub, float)
-    pairs = np.array([(np.nan if lo is None else lo, np.nan if hi is None else hi)
-                      for lo, hi in bounds], dtype=np.float64)
+    try:
+        pairs = np.array([(np.nan if lo is None else lo, np.nan if hi is None else hi)
+                          for lo, hi in bounds], dtype=np.float64)
+    except (TypeError, ValueError):
+        pairs = None
+    if pairs is None or pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise OptiadError("bounds must be one (low, high) pair per parameter, or "
+                          "scipy.optimize.Bounds(lower, upper)")
     return pairs[:, 0], pairs[:, 1]
 
 
