@@ -181,7 +181,7 @@ def local_cluster():
     import distributed
     start = time.perf_counter()
     with distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         client.wait_for_workers(WORKERS)
         client.run(exec, "import optiad.many")
