@@ -67,6 +67,15 @@ def least_squares_many(residuals, x0, datasets, *, args_of=default_args_of, exec
     executor: None (serial while that is faster, then local processes), "serial", any
     concurrent.futures.Executor, or a dask.distributed.Client.  least_squares_kw go to
     optiad.least_squares (method, bounds, ftol, loss, ...).
+
+    >>> import numpy as np, optiad as ad
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> datasets = [(t, 2.0 * np.exp(-t)), (t[:4], 3.0 * np.exp(-2.0 * t[:4]))]
+    >>> fits = ad.least_squares_many(lambda p, t, y: p[0] * np.exp(-p[1] * t) - y,
+    ...                              [1.0, 0.5], datasets, executor="serial", progress=False)
+    >>> np.round(fits.x, 6)
+    array([[2., 1.],
+           [3., 2.]])
     """
     datasets = list(datasets)
     if not datasets:

@@ -82,6 +82,12 @@ def multistart(f, starts, *, method, args=(), bounds=None, executor=None, seed=N
     two converged starts are one minimum when their objectives agree to minima_rtol
     (relative) and their points to minima_xtol (relative to the point's norm, plus 1).
     minimize_kw go to optiad.minimize (options, tol, callback, constraints, backend).
+
+    >>> import numpy as np, optiad as ad
+    >>> result = ad.multistart(lambda x: (x[0] ** 2 - 1.0) ** 2, 6, method="bfgs",
+    ...                        bounds=[(-2.0, 2.0)], seed=0, executor="serial", progress=False)
+    >>> sorted((round(float(m.x[0]), 6), m.count) for m in result.minima)
+    [(-1.0, 3), (1.0, 3)]
     """
     key = str(method).lower()
     if key not in METHODS and key not in LEAST_SQUARES:
