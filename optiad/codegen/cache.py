@@ -48,7 +48,7 @@ ARRAY_DECORATOR = '@njit(cache=True, error_model="numpy", nogil=True, fastmath={
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, object] = {}
-_COMPILED: dict[str, int] = {}       # kernel key -> compiles done by this process
+_COMPILED: dict[str, dict] = {}      # kernel key -> {function name: compiles by this process}
 _LOCKS_HELD: dict[str, int] = {}     # kernel key -> depth of _compile_once in this process
 
 
@@ -187,7 +187,9 @@ def _compile_once(dispatcher, path: Path, key: str) -> None:
         with _machine_lock(path.with_suffix(".lock"), key):
             result = original(signature)
         if sum(stats.cache_misses.values()) > misses:
-            _COMPILED[key] = _COMPILED.get(key, 0) + 1
+            functions = _COMPILED.setdefault(key, {})
+            name = dispatcher.py_func.__name__
+            functions[name] = functions.get(name, 0) + 1
         return result
     dispatcher.compile = compile
 
@@ -220,8 +222,10 @@ def _machine_lock(lock_path: Path, key: str):
 
 
 def compile_counts() -> dict[str, int]:
-    """Kernel key -> how many times this process compiled it (not loaded it from disk)."""
-    return dict(_COMPILED)
+    """Kernel key -> how many times this process compiled it (not loaded it from disk): the
+    most compiles of any one function of the kernel's module (a loop module holds the
+    kernel, its adapter and the loop, each compiled once when the module is)."""
+    return {key: max(functions.values()) for key, functions in _COMPILED.items()}
 
 
 def _guard_machine_code(dispatcher, path: Path) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from optiad.errors import OptiadError
-from optiad.many.engine import local_workers, run_tasks
+from optiad.many.engine import run_tasks, worker_count
 from optiad.many.programs import ship
 from optiad.optimize.least_squares import least_squares
 
@@ -88,7 +88,8 @@ def least_squares_many(residuals, x0, datasets, *, args_of=default_args_of, exec
         raise OptiadError(f"x0 must be one start (n,) or one per dataset ({len(datasets)}, n); "
                           f"got shape {np.shape(x0)}")
     shipped = ship(residuals, [(starts[i], *a) for i, a in enumerate(arguments)])
-    size = chunk or max(1, math.ceil(len(datasets) / (CHUNKS_PER_WORKER * local_workers())))
+    size = chunk or max(1, math.ceil(len(datasets) / (CHUNKS_PER_WORKER *
+                                                      max(worker_count(executor), 2))))
     groups = [list(range(k, min(k + size, len(datasets))))
               for k in range(0, len(datasets), size)]
     items = [(shipped, [(i, starts[i], arguments[i]) for i in group], least_squares_kw)

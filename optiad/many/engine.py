@@ -112,6 +112,19 @@ def _worker_start() -> None:
         pass
 
 
+def worker_count(executor) -> int:
+    """How many tasks the executor runs at once (for sizing chunks)."""
+    if executor is None or isinstance(executor, str):
+        return local_workers() if executor is None else 1
+    if _is_dask_client(executor):
+        try:
+            return max(1, sum(w.get("nthreads", 1) for w in
+                              executor.scheduler_info().get("workers", {}).values()))
+        except Exception:           # an unreachable scheduler is reported when tasks go
+            return local_workers()
+    return getattr(executor, "_max_workers", None) or local_workers()
+
+
 def describe(executor) -> str:
     if executor is None:
         return "auto"
