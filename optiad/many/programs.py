@@ -26,7 +26,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from optiad.api import evaluate_function, trace
+from optiad.api import trace
+from optiad.staging import Signature, derived, output_value
 from optiad.errors import OptiadError
 from optiad.ir import OutTree
 from optiad.tracing import Tracer
@@ -61,12 +62,19 @@ class ShippedFunction:
             raise OptiadError(f"{self.__name__} was traced for other argument shapes than "
                               f"({shapes}); the many-solves layer traces every shape its "
                               "tasks use, so this is a bug: please report it")
-        if not any(isinstance(a, Tracer) for a in args):
-            # a plain call (SciPy asking for residuals): the value program on the default
-            # backend, compiled on numba -- an ODE fit's solve is 0.5 ms there, not ~15 ms
-            # interpreted
-            return evaluate_function(self, *args)
-        outputs = evaluate(graph, args)           # inlined into the enclosing trace
+        if any(isinstance(a, Tracer) for a in args):
+            outputs = evaluate(graph, args)           # inlined into the enclosing trace
+            return tuple(outputs) if graph.out_tree == OutTree.TUPLE else outputs[0]
+        # A plain call (SciPy asking for residuals): the value program on the default
+        # backend, compiled on numba -- an ODE fit's solve is 0.5 ms there, not ~15 ms
+        # interpreted.  Its entry is kept per shapes: a 50-point residual then costs ~10 us.
+        key = shape_key(args)
+        entry = self.__dict__.setdefault("_plain", {}).get(key)
+        if entry is None:
+            signature = Signature(args, (), ())
+            entry = self._plain[key] = derived(self, signature, ("value",), lambda g: g, None)
+        outputs = [output_value(o) for o in
+                   entry.run([np.asarray(a, dtype=np.float64) for a in args])]
         return tuple(outputs) if graph.out_tree == OutTree.TUPLE else outputs[0]
 
     def __reduce__(self):
