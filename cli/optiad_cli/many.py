@@ -7,7 +7,9 @@
                     lower / upper where finite, else start - |start| .. start + |start| (-1 .. 1
                     where the start is 0).  Every start makes the call a single solve makes
                     (run.solver_setup: the same method, options, bounds and backend), so start 0
-                    reproduces `optiad solve` bit for bit.
+                    reproduces `optiad solve`: bit for bit on the numpy backend, to the solver's
+                    tolerance on numba (the workers' residuals run compiled, the single
+                    solve's as the model's own NumPy).
     several files   each file is one task: `solve_file` (module level: workers import
                     optiad_cli) loads and solves it and returns a FileResult.  The files' own
                     [output] json / plot are not written: the --json record covers every file.
