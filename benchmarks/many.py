@@ -287,7 +287,8 @@ def compile_counts(result, runs) -> dict:
     for outcome in (o for run in runs for o in run.outcomes if o is not None):
         for key in outcome.compiles:
             workers.setdefault(key, set()).add(outcome.worker)
-    per_function = {key: count / functions[key] for key, count in result.compiles.items()}
+    # cache.compile_counts: per kernel, the most compiles of any one function of its module
+    per_function = dict(result.compiles)
     return {"compiles": dict(result.compiles), "kernels": len(result.compiles),
             "max_compiles_per_kernel": max(result.compiles.values(), default=0),
             "functions": functions,

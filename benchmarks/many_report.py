@@ -154,9 +154,9 @@ def to_markdown(many) -> str:
               f"{', '.join(str(f) for f in functions)} | "
               f"{compiles['max_compiles_per_function']:g} | "
               f"{compiles['max_workers_per_kernel']} |", "",
-              "`result.compiles` counts Numba compiles per kernel module, and a dopri5 "
-              "kernel module holds 5 functions (the right-hand side, its adapter, the step-size "
-              "helpers and the loop), each compiled once: 5 is one compile of that kernel.", ""]
+              "`result.compiles` counts compiles per kernel module: the most compiles of "
+              "any one of its Numba functions (a dopri5 kernel module holds 5: the right-hand "
+              "side, its adapter, the step-size helpers and the loop).", ""]
     lines += ["| target | measured | met |", "|---|---|---|"]
     lines += [f"| {t['what']} | {t['measured']:.2f}x | {'yes' if t['met'] else 'NO'} |"
               for t in many["targets"]]

@@ -78,8 +78,8 @@ def test_each_kernel_compiles_once_on_the_cold_pool(results):
     assert compiles["kernels"] > 0 and compiles["failed"] == 0
     assert compiles["max_workers_per_kernel"] == 1
     assert compiles["max_compiles_per_function"] == 1
-    # the ODE kernels hold several Numba functions, each one compile
-    assert compiles["max_compiles_per_kernel"] == max(compiles["functions"].values()) > 1
+    # the ODE kernels hold several Numba functions, and the kernel still counts one compile
+    assert compiles["max_compiles_per_kernel"] == 1 < max(compiles["functions"].values())
 
 
 def test_the_report_and_the_suite_take_the_part(results):

@@ -1,6 +1,7 @@
 """The hypothesis expression fuzzer (test_fuzz.py) on the numba backend: every program kind
 (value, gradient, HVP, JVP, both Jacobian sweeps, the Hessian sweep) equals the reference
-interpreter to 1e-12 relative.  Fewer examples than the oracle fuzzer: each one compiles."""
+interpreter to 1e-12 relative.  Fewer examples than the oracle fuzzer: each one compiles (12 a
+run, about 35 s on a cold cache; hypothesis draws new ones every run)."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,7 @@ def same(a, b, rtol=1e-12):
     np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, points)
 def test_random_expressions_agree_with_the_reference_backend(tree, x):
     vector, scalar = build(tree)
