@@ -45,30 +45,35 @@ def reports_errors(command):
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except OptiadError as error:
-            message = str(error)
-            problem_file = _problem_file(kwargs)
-            if problem_file is not None and not isinstance(error, (ProblemError, OptionError)):
-                message = f"{problem_file}: {message}"      # a library error: say which problem
-            _stderr().print(f"optiad: error: {message}", markup=False)
-            sys.exit(USER_ERROR)
         except KeyboardInterrupt:
             _stderr().print("optiad: interrupted", markup=False)
             sys.exit(130)
         except Exception as error:  # noqa: BLE001 -- user code or an optiad bug: no traceback
-            problem_file = _problem_file(kwargs) or "the problems"
-            location = _model_frame(error)
-            if location is not None:
-                _stderr().print(f"optiad: error: {location[0]}, line {location[1]}: the model "
-                                f"raised {type(error).__name__}: {error}", markup=False)
-                sys.exit(USER_ERROR)
-            if os.environ.get("OPTIAD_DEBUG"):
+            message, status = error_report(error, _problem_file(kwargs))
+            if status == INTERNAL_ERROR and os.environ.get("OPTIAD_DEBUG"):
                 traceback.print_exc()
-            _stderr().print(f"optiad: internal error while running {problem_file}: "
-                            f"{type(error).__name__}: {error}.  This is a bug in optiad; "
-                            f"OPTIAD_DEBUG=1 shows the traceback.", markup=False)
-            sys.exit(INTERNAL_ERROR)
+            prefix = "optiad: " if status == INTERNAL_ERROR else "optiad: error: "
+            _stderr().print(prefix + message, markup=False)
+            sys.exit(status)
     return run
+
+
+def error_report(error, problem_file) -> tuple[str, int]:
+    """What a command's error says, and its exit status: optiad's errors and the model's own
+    exceptions (at the model's line) are user errors (2); anything else is a bug (3).
+    `optiad solve` of several files reports each file's error with it too (many.py)."""
+    if isinstance(error, OptiadError):
+        message = str(error)
+        if problem_file is not None and not isinstance(error, (ProblemError, OptionError)):
+            message = f"{problem_file}: {message}"      # a library error: say which problem
+        return message, USER_ERROR
+    location = _model_frame(error)
+    if location is not None:
+        return (f"{location[0]}, line {location[1]}: the model raised "
+                f"{type(error).__name__}: {error}"), USER_ERROR
+    return (f"internal error while running {problem_file or 'the problems'}: "
+            f"{type(error).__name__}: {error}.  This is a bug in optiad; OPTIAD_DEBUG=1 "
+            "shows the traceback."), INTERNAL_ERROR
 
 
 def _problem_file(kwargs):

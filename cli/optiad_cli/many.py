@@ -35,11 +35,10 @@ from optiad.errors import OptiadError
 from optiad.optimize.minimize import METHODS
 from optiad_cli import many_report
 from optiad_cli.main import (
-    INTERNAL_ERROR,
     NOT_CONVERGED,
     USER_ERROR,
     OptionError,
-    _model_frame,
+    error_report,
 )
 from optiad_cli.many_report import objective_of
 from optiad_cli.problem import Problem
@@ -50,7 +49,6 @@ from optiad_cli.run import (
     solve,
     solver_setup,
 )
-from optiad_cli.schema import ProblemError
 
 INTERRUPTED = 130         # the exit status of a run stopped by Ctrl-C (as main.py's)
 
@@ -252,7 +250,8 @@ class FileResult:
 
 def solve_file(item) -> FileResult:
     """One task of a several-file run: (path, method, backend) -> FileResult.  Errors are
-    results, classified as main.reports_errors does (2 user error, 3 internal error)."""
+    results, classified by main.error_report as a single command's are (2 user error, 3
+    internal error)."""
     path, method, backend = item
     result = FileResult(file=path, name=Path(path).parent.name)
     try:
@@ -261,18 +260,8 @@ def solve_file(item) -> FileResult:
             problem = Problem.load(Path(path))
             result.name, result.kind = problem.name, problem.kind
             outcome = solve(problem, method, backend)
-    except OptiadError as error:
-        result.error = str(error) if isinstance(error, ProblemError) else f"{path}: {error}"
-        return result
-    except Exception as error:  # noqa: BLE001 -- the model's error or an optiad bug
-        location = _model_frame(error)
-        if location is not None:
-            result.error = (f"{location[0]}, line {location[1]}: the model raised "
-                            f"{type(error).__name__}: {error}")
-        else:
-            result.error = (f"internal error: {type(error).__name__}: {error}.  This is a "
-                            "bug in optiad; OPTIAD_DEBUG=1 shows the traceback")
-            result.exit_status = INTERNAL_ERROR
+    except Exception as error:  # noqa: BLE001 -- a user error, the model's, or an optiad bug
+        result.error, result.exit_status = error_report(error, path)
         return result
     result.exit_status = outcome.exit_status
     result.success = result.exit_status == 0

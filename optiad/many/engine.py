@@ -185,8 +185,8 @@ def _serial(task, items, pending, run, report, weights, automatic):
             run.interrupted = True
             return []
         run.outcomes[index] = outcome
-        report.advance(outcome.error is not None or _failed(outcome), weights[index])
-        if _interrupted(outcome):     # minimize turned Ctrl-C into a result: stop here too
+        report.advance(_failed(outcome), weights[index])
+        if _has_status(outcome, "interrupted"):   # minimize's Ctrl-C result: stop here too
             run.interrupted = True
             return []
         left = pending[position + 1:]
@@ -215,7 +215,7 @@ def _parallel(task, items, pending, run, report, weights, pool, owned):
                 except Exception as error:    # the executor's own failure (Dask KilledWorker)
                     outcome = Outcome(error=f"{type(error).__name__}: {error}")
                 run.outcomes[index] = outcome
-                report.advance(outcome.error is not None or _failed(outcome), weights[index])
+                report.advance(_failed(outcome), weights[index])
             if lost:
                 lost += list(waiting.values())      # the rest of a broken pool is lost too
                 waiting.clear()
@@ -261,13 +261,11 @@ def _stop(pool) -> None:
 
 
 def _failed(outcome) -> bool:
-    """A task whose result (or one of its chunk's) is a recorded failure: what the results'
-    `failures` count too (a run that stopped unconverged is not one)."""
+    """A task that raised, or whose result (or one of its chunk's) is a recorded failure:
+    what the results' `failures` count too (a run that stopped unconverged is not one)."""
+    return outcome.error is not None or _has_status(outcome, "failed")
+
+
+def _has_status(outcome, status) -> bool:
     values = outcome.value if isinstance(outcome.value, list) else [outcome.value]
-    return any(getattr(v, "status", None) == "failed" for v in values)
-
-
-def _interrupted(outcome) -> bool:
-    value = outcome.value
-    values = value if isinstance(value, list) else [value]
-    return any(getattr(v, "status", None) == "interrupted" for v in values)
+    return any(getattr(v, "status", None) == status for v in values)

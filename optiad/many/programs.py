@@ -27,9 +27,9 @@ from collections import OrderedDict
 import numpy as np
 
 from optiad.api import trace
-from optiad.staging import Signature, derived, output_value
 from optiad.errors import OptiadError
 from optiad.ir import OutTree
+from optiad.staging import Signature, derived, output_value
 from optiad.tracing import Tracer
 from optiad.transforms.evaluate import evaluate
 
@@ -46,12 +46,13 @@ def shape_key(args) -> tuple:
 class ShippedFunction:
     """fn as its traced programs, one per argument shapes seen in `ship` (or fn itself)."""
 
-    def __init__(self, graphs: dict, function=None, name: str = "function"):
+    def __init__(self, graphs: dict, function=None, name: str = "function", payload=None):
         self.graphs = graphs            # shape_key -> Graph
-        self.function = function        # set when fn must travel itself (a guarded trace)
+        self.function = function        # set when fn must travel itself (see the docstring)
         self.__name__ = self.__qualname__ = name
-        self.payload = _dumps((graphs, function))
+        self.payload = payload if payload is not None else _dumps((graphs, function))
         self.fingerprint = hashlib.sha256(self.payload).hexdigest()[:24]
+        self._plain = {}                # shape_key -> the value program's entry (plain calls)
 
     def __call__(self, *args):
         if self.function is not None:
@@ -69,7 +70,7 @@ class ShippedFunction:
         # backend, compiled on numba -- an ODE fit's solve is 0.5 ms there, not ~15 ms
         # interpreted.  Its entry is kept per shapes: a 50-point residual then costs ~10 us.
         key = shape_key(args)
-        entry = self.__dict__.setdefault("_plain", {}).get(key)
+        entry = self._plain.get(key)
         if entry is None:
             signature = Signature(args, (), ())
             entry = self._plain[key] = derived(self, signature, ("value",), lambda g: g, None)
@@ -88,9 +89,9 @@ class ShippedFunction:
 def ship(fn, calls) -> ShippedFunction:
     """fn traced at each distinct argument shapes of `calls` (tuples of arguments).  The same
     fn and shapes give the same ShippedFunction again (its derived programs are kept)."""
-    name = getattr(fn, "__name__", "function")
     if isinstance(fn, ShippedFunction):
         return fn
+    name = getattr(fn, "__name__", "function")
     calls = list(calls)
     shapes = tuple(sorted({shape_key(args) for args in calls}, key=repr))
     try:
@@ -125,9 +126,10 @@ def _dumps(value) -> bytes:
         except ImportError:
             raise OptiadError(
                 f"the function cannot be sent to worker processes ({error}).  It has Python "
-                "control flow on traced values, so it travels itself and must be picklable: "
-                "define it at module level, or install cloudpickle (pip install "
-                "'optiad[distributed]'), which pickles lambdas and closures") from None
+                "control flow on traced values, or arguments that are not arrays, so it "
+                "travels itself and must be picklable: define it at module level, or install "
+                "cloudpickle (pip install 'optiad[distributed]'), which pickles lambdas and "
+                "closures") from None
         return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -135,12 +137,7 @@ def _shipped(fingerprint: str, payload: bytes, name: str) -> ShippedFunction:
     """Unpickling: this process's ShippedFunction of that fingerprint, built once."""
     found = _PROGRAMS.get(fingerprint)
     if found is None:
-        graphs, function = pickle.loads(payload)
-        found = ShippedFunction.__new__(ShippedFunction)
-        found.graphs, found.function, found.payload = graphs, function, payload
-        found.fingerprint, found.__name__ = fingerprint, name
-        found.__qualname__ = name
-        _PROGRAMS[fingerprint] = found
+        found = _PROGRAMS[fingerprint] = ShippedFunction(*pickle.loads(payload), name, payload)
         while len(_PROGRAMS) > _PROGRAMS_KEPT:
             _PROGRAMS.popitem(last=False)
     else:
