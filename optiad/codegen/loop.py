@@ -24,6 +24,7 @@ import numpy as np
 
 from optiad import numpy as ops
 from optiad.codegen.cache import DECORATOR, load_kernel
+from optiad.codegen.generic import generic_source
 from optiad.codegen.plan import single_kernel
 from optiad.ir import Eqn, Graph, Literal, Var
 from optiad.primitives.control import packed_size, run_scan, scan_p, sizes
@@ -62,8 +63,10 @@ def _store_lines(names, shapes, base, indent):
     return lines
 
 
-def loop_source(kernel_source, n_consts, carry_shapes, y_shapes, n_xs, n_constants, reverse,
-                store):
+def loop_source(kernel_source, input_shapes, n_consts, carry_shapes, y_shapes, n_xs, n_constants,
+                reverse, store):
+    """The loop module's source; `input_shapes` are the scan equation's inputs' (consts, inits,
+    xs), whose dimensions its sizes are written in (codegen/generic.py)."""
     n_carry = len(carry_shapes)
     nc, ny = sum(sizes(carry_shapes)), sum(sizes(y_shapes))
     consts = [f"c{k}" for k in range(n_consts)]
@@ -88,6 +91,8 @@ def loop_source(kernel_source, n_consts, carry_shapes, y_shapes, n_xs, n_constan
     lines += _store_lines(ys, y_shapes, f"{nc} + k * {ny}", " " * 8)
     lines += _store_lines(carry, carry_shapes, "0", " " * 4)
     lines.append("    return out")
+    bindings, body = generic_source(lines[1:], list(zip(consts + inits + xs, input_shapes)))
+    lines = lines[:1] + [f"    {b}" for b in bindings] + body
     return f"{kernel_source}\n\n" + "\n".join(lines) + "\n"
 
 
@@ -216,7 +221,8 @@ def scan_step(eqn):
     if kernel is None:
         return PythonLoopScan(eqn)
     kernel_source, constants = kernel
-    source = loop_source(kernel_source, n_consts, carry_shapes, params["y_shapes"], n_xs,
+    source = loop_source(kernel_source, [tuple(a.shape) for a in eqn.inputs], n_consts,
+                         carry_shapes, params["y_shapes"], n_xs,
                          len(constants), params["reverse"], params["store"])
     return CompiledScan(eqn, source, constants)
 

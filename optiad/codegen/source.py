@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optiad.codegen.emitters import ELEMENTWISE, VIEW, VIEWS, emitter_for
+from optiad.codegen.generic import generic_source
 from optiad.codegen.scalar import literal
 from optiad.codegen.scatter import IN_PLACE
 from optiad.codegen.values import Fused, Group, Pending, Ref, Scalar, aligned
@@ -359,9 +360,13 @@ def inner_directions_fit(direction_eqns, sweep) -> bool:
 
 def _assemble(name, generator, inputs, outputs, returned, allocations):
     params = generator.params + [name for name, _, _ in generator.scratch]
-    lines = [f"def {name}({', '.join(params)}):"]
-    lines += ["    " + line for line in allocations + generator.prologue]
-    lines += generator.code
+    body = ["    " + line for line in allocations + generator.prologue] + generator.code
+    # sizes as run-time values: the same text (one cache entry) serves every data size
+    arguments = [(p, generator.base_shapes[p]) for p in generator.params
+                 if p in generator.base_shapes] + \
+        [(p, shape) for p, shape, _ in generator.scratch]
+    bindings, body = generic_source(body, arguments)
+    lines = [f"def {name}({', '.join(params)}):"] + ["    " + b for b in bindings] + body
     lines.append(f"    return ({', '.join(returned)}{',' if len(returned) == 1 else ''})")
     return KernelSource(name, "\n".join(lines) + "\n", list(inputs),
                         [(shape, dtype) for _, shape, dtype in generator.scratch], list(outputs))
