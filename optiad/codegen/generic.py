@@ -77,9 +77,16 @@ def generic_source(lines: list[str], arguments) -> tuple[list[str], list[str]]:
     bindings, expressions = dimension_names(arguments)
     if not expressions:
         return [], list(lines)
-    # c / n for a small integer c: a mean's 1/n, and 2/n once its derivative is folded
-    fractions = {c / size: f"({float(c)!r} / {text})" for size, text in expressions.items()
-                 for c in range(1, MAX_NUMERATOR + 1)}
+    fractions: dict[float, str] = {}
+
+    def fraction(value):
+        """c / n for a small integer c: a mean's 1/n, and 2/n once its derivative is folded
+        (built on the first float constant: most kernels have none)."""
+        if not fractions:
+            fractions.update({c / size: f"({float(c)!r} / {text})"
+                              for size, text in expressions.items()
+                              for c in range(MAX_NUMERATOR, 0, -1)})
+        return fractions.get(value)
 
     def integer(match):
         value = int(match.group())
@@ -90,7 +97,7 @@ def generic_source(lines: list[str], arguments) -> tuple[list[str], list[str]]:
         value = float(match.group())
         if value >= GENERIC_MIN_SIZE and value == int(value) and int(value) in expressions:
             return f"float({expressions[int(value)]})"
-        return fractions.get(value, match.group())
+        return (fraction(value) if 0.0 < value < 1.0 else None) or match.group()
 
     rewritten = [_INTEGER.sub(integer, _FLOAT.sub(floating, line)) for line in lines]
     used = "\n".join(rewritten)

@@ -51,12 +51,14 @@ def emit(g, eqn):
     else:
         # Dot products: four partial sums, so the additions do not wait on each other.
         sums = [g.fresh("r") for _ in range(4)]
-        whole = n_k - n_k % 4 if n_k >= 8 else 0
+        # the remainder as an expression, not a number: n_k may become a run-time size
+        # (codegen/generic.py), and a constant n_k still folds
+        whole = f"({n_k} - {n_k} % 4)" if n_k >= 8 else "0"
 
         def term(k):
             return f"{g.read(a, i + [k])} * {g.read(b, [k])}"
         body = [f"{name} = 0.0" for name in sums]
-        if whole:
+        if whole != "0":
             body.append(f"for k in range(0, {whole}, 4):")
             body += [f"    {name} += {term(f'(k + {q})' if q else 'k')}"
                      for q, name in enumerate(sums)]
