@@ -11,7 +11,8 @@
     ad.least_squares_many(residuals, p0, datasets)        # one model, many datasets
 """
 
-from optiad import backends as _backends
+# `import optiad` imports NumPy and optiad only: SciPy, Numba and the code generator load where
+# they are first used (optiad/lazy.py; tests/test_import_cost.py checks it)
 from optiad import numpy  # noqa: F401  (fills the NumPy dispatch tables)
 from optiad.api import grad, hessian, hvp, jacobian, jvp, trace, value_and_grad, vjp
 from optiad.control import fori_loop, scan
@@ -25,8 +26,6 @@ from optiad.sparse_derivatives import sparsity
 from optiad.testing import check_grads
 
 from optiad.version import __version__  # noqa: F401
-
-_backends.warm_up_default_backend()
 
 _LAZY = {"multistart": "optiad.many", "least_squares_many": "optiad.many"}
 

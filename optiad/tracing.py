@@ -36,6 +36,10 @@ from optiad.tracer_questions import write_error as _write_error
 
 UFUNCS: dict[Any, Callable] = {}      # numpy/scipy ufunc -> optiad implementation
 FUNCTIONS: dict[Any, Callable] = {}   # numpy function (via __array_function__) -> optiad impl
+# Called when a lookup in the tables misses, registered from above: each fills what it can now
+# (SciPy's functions once SciPy is loaded, optiad/numpy/dispatch.py) and says whether it
+# added anything, in which case the lookup is tried again.
+ON_MISS: list[Callable[[], bool]] = []
 ops: Any = None                       # the optiad.numpy module, set when it is imported
 
 _BUILDERS: list[Builder] = []
@@ -222,8 +226,9 @@ class Tracer:
                                         f"derivative{where()}Compute in float64.")
         for harmless in ("casting", "order", "subok"):
             kwargs.pop(harmless, None)
-        implementation = UFUNCS.get((ufunc, method)) or (
-            UFUNCS.get(ufunc) if method == "__call__" else None)
+        implementation = _ufunc_implementation(ufunc, method)
+        if implementation is None and _filled_on_miss():
+            implementation = _ufunc_implementation(ufunc, method)
         if implementation is None or kwargs.pop("where", True) is not True:
             raise UnsupportedFunctionError(
                 f"optiad cannot differentiate through the ufunc np.{call}"
@@ -233,6 +238,8 @@ class Tracer:
 
     def __array_function__(self, func, types, args, kwargs):
         implementation = FUNCTIONS.get(func)
+        if implementation is None and _filled_on_miss():
+            implementation = FUNCTIONS.get(func)
         if implementation is None:
             module = getattr(func, "__module__", "numpy") or "numpy"
             if module.startswith("numpy"):
@@ -309,6 +316,14 @@ class Tracer:
     def __setitem__(self, index, value):
         updated = ops.setitem(self, index, value)
         self.variable, self.builder = updated.variable, updated.builder
+
+
+def _ufunc_implementation(ufunc, method):
+    return UFUNCS.get((ufunc, method)) or (UFUNCS.get(ufunc) if method == "__call__" else None)
+
+
+def _filled_on_miss() -> bool:
+    return any([fill() for fill in ON_MISS])
 
 
 def _binary(name: str, reflected: bool = False):

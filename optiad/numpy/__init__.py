@@ -27,7 +27,8 @@ can also be called explicitly.  On ordinary arrays they simply compute with NumP
     dispatch.py     the tables routing np.* / scipy.special.* calls on tracers here
 
 Importing the package installs the Tracer's methods (x.sum(), x.exp(), ...) and fills the
-dispatch tables, so that `import optiad` makes plain NumPy code traceable.
+dispatch tables, so that `import optiad` makes plain NumPy code traceable (SciPy's calls once
+SciPy is loaded: this package does not import it, see dispatch.py and optiad/lazy.py).
 """
 
 import sys
@@ -78,6 +79,8 @@ for _name in NDARRAY_METHODS + tuple(m for p in _REGISTRY.values() for m in p.me
     setattr(tracing.Tracer, _name, _method(_name))
 tracing.ops = _ops                  # the operators and lift() of tracing.py call these
 _dispatch.register(_ops)            # plain NumPy calls on tracers now land here
+# scipy.special's calls too, once SciPy is loaded: routed at the first lookup that misses
+tracing.ON_MISS.append(lambda: _dispatch.route_pending(_ops))
 del _name
 
 

@@ -80,8 +80,11 @@ _SCIPY_WRAPPERS: dict = {}
 
 def _scipy_special_targets():
     """(scipy.special, name, wrapper) for SciPy's Python-level special functions that
-    optiad.numpy writes out: a call holding a traced value runs optiad.numpy's function."""
-    module = sys.modules["scipy.special"]      # (optiad.numpy imports it)
+    optiad.numpy writes out: a call holding a traced value runs optiad.numpy's function.
+    None before scipy.special is loaded (a model that never imported it cannot call it)."""
+    module = sys.modules.get("scipy.special")
+    if module is None:
+        return []
     if not _SPECIAL_WRAPPERS:
         for name in elementwise.SCIPY_COMPOSITES:
             original = getattr(module, name)

@@ -3,13 +3,19 @@
 `np.sin(tracer)` reaches Tracer.__array_ufunc__, which looks up `UFUNCS[np.sin]`;
 `np.sum(tracer)` reaches Tracer.__array_function__, which looks up `FUNCTIONS[np.sum]`.
 A NumPy function missing here raises an UnsupportedFunctionError naming it.
+
+SciPy's half of the tables waits for SciPy: `import optiad` does not import scipy.special
+(0.5 s), and a model can only call it after importing it.  A name whose module is not loaded
+when its primitive is routed stays in `PENDING`; `route_pending`, which tracing calls when a
+lookup misses, routes those whose module has been loaded since.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
-import scipy.special as sc
-from scipy.special import _ufuncs
 
 from optiad import tracing
 from optiad.numpy import elementwise, ufunc_methods
@@ -32,8 +38,9 @@ ROUTED_MODULES = ("reductions", "shapes", "products", "arrays", "ordering", "num
 
 def register(ops):
     """Fill tracing's dispatch tables with the functions of `ops` (the optiad.numpy package)."""
-    for name in dir(np):     # every NumPy ufunc optiad.numpy has a function for, by its name
-        ufunc = getattr(np, name)
+    # every NumPy ufunc optiad.numpy has a function for, by its name (vars, not dir: dir
+    # lists NumPy's lazily loaded submodules, and getattr would import np.f2py, np.testing)
+    for name, ufunc in list(vars(np).items()):
         if isinstance(ufunc, np.ufunc) and callable(getattr(ops, name, None)):
             tracing.UFUNCS[ufunc] = getattr(ops, name)
     for primitive in REGISTRY.values():
@@ -41,8 +48,7 @@ def register(ops):
     # the scipy.special functions optiad.numpy writes out: the ufuncs here, SciPy's Python
     # functions (multigammaln, polygamma) through conversion.py's wrappers
     for name in elementwise.SCIPY_COMPOSITES:
-        if isinstance(getattr(sc, name), np.ufunc):
-            tracing.UFUNCS[getattr(sc, name)] = getattr(ops, name)
+        _route_name(None, f"scipy.special.{name}", ops)
     tracing.UFUNCS.update(ufunc_methods.ROUTES)   # np.add.reduce, .accumulate, .outer, .at
     for name in FUNCTIONS:
         function = getattr(np, name, None)
@@ -63,22 +69,54 @@ def register(ops):
     tracing.FUNCTIONS[np.size] = lambda x, axis=None: x.size if axis is None else x.shape[axis]
 
 
+MODULES = ("numpy", "scipy.special", "scipy.special._ufuncs")    # where routed names live
+PENDING: list = []      # (primitive, name) whose module was not loaded when it was routed
+_PENDING_LOCK = threading.Lock()
+
+
 def route(primitive, ops):
     """Plain calls of the functions the primitive's record names, on traced values, go to
     optiad.numpy's function of that name (a ufunc through __array_ufunc__, any other function
     through __array_function__)."""
     for name in primitive.names:
-        module, _, short = name.rpartition(".")
-        target = getattr(ops, short, None)
-        called = getattr({"numpy": np, "scipy.special": sc,
-                          "scipy.special._ufuncs": _ufuncs}.get(module), short, None)
-        if target is None or called is None:
-            continue
-        if isinstance(called, np.ufunc):
-            tracing.UFUNCS[called] = target
-        else:
-            tracing.FUNCTIONS[called] = target
-            if isinstance(primitive.impl, np.ufunc):
-                # SciPy's Python function around the ufunc that is the primitive's impl
-                # (scipy.special.zeta calls _zeta): a traced call reaches that ufunc
-                tracing.UFUNCS[primitive.impl] = target
+        _route_name(primitive, name, ops)
+
+
+def route_pending(ops) -> bool:
+    """Route the names waiting for a module that is loaded now; True if there were any."""
+    with _PENDING_LOCK:
+        ready = [(primitive, name) for primitive, name in PENDING
+                 if _loaded(name.rpartition(".")[0])]
+        for primitive, name in ready:
+            PENDING.remove((primitive, name))
+            _route_name(primitive, name, ops)
+    return bool(ready)
+
+
+def _loaded(module: str) -> bool:
+    """In sys.modules and done importing (another thread may be running its body)."""
+    spec = getattr(sys.modules.get(module), "__spec__", None)
+    return module in sys.modules and not getattr(spec, "_initializing", False)
+
+
+def _route_name(primitive, name, ops):
+    """Route one name of the primitive's record (None: a function optiad.numpy writes out,
+    routed here if it is a ufunc), or keep it in PENDING until its module is loaded."""
+    module, _, short = name.rpartition(".")
+    if module not in MODULES:
+        return
+    if not _loaded(module):
+        PENDING.append((primitive, name))
+        return
+    target = getattr(ops, short, None)
+    called = getattr(sys.modules[module], short, None)
+    if target is None or called is None:
+        return
+    if isinstance(called, np.ufunc):
+        tracing.UFUNCS[called] = target
+    elif primitive is not None:
+        tracing.FUNCTIONS[called] = target
+        if isinstance(primitive.impl, np.ufunc):
+            # SciPy's Python function around the ufunc that is the primitive's impl
+            # (scipy.special.zeta calls _zeta): a traced call reaches that ufunc
+            tracing.UFUNCS[primitive.impl] = target

@@ -10,6 +10,8 @@ polygamma's order n: SciPy writes these two in Python, and conversion.py routes 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from optiad.errors import UnsupportedFunctionError, where as _where  # np.where is below
@@ -19,10 +21,13 @@ from optiad.tracing import Tracer, lift
 
 
 def _function(primitive):
-    operands = primitive.impl.nin if isinstance(primitive.impl, np.ufunc) else \
-        len(primitive.jvp) if primitive.jvp else None
+    @functools.cache
+    def count():    # at the first call: reading a SciPy impl imports it (optiad/lazy.py)
+        return primitive.impl.nin if isinstance(primitive.impl, np.ufunc) else \
+            len(primitive.jvp) if primitive.jvp else None
 
     def function(*args):
+        operands = count()
         if operands is not None and len(args) != operands:     # as a NumPy ufunc says it
             raise TypeError(f"{primitive.name}() takes {operands} arguments "
                             f"({len(args)} given)")

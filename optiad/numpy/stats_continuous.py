@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.special as sc
 
+from optiad.lazy import Module
 from optiad.numpy.stats_common import (as_operand, both, broadcast_like, choose, known,
                                        log_from_either)
+
+sc = Module("scipy.special")     # used once scipy.stats is: `import optiad` loads no SciPy
 
 # SciPy's constants, computed as SciPy computes them (scipy.stats._continuous_distns)
 SQRT_2PI = np.sqrt(2 * np.pi)

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.special as sc
 
+from optiad.lazy import Module
 from optiad.numpy.stats_common import as_operand, both, broadcast_like, choose
+
+sc = Module("scipy.special")     # used once scipy.stats is: `import optiad` loads no SciPy
 
 METHODS = ("logpmf", "pmf", "logcdf", "cdf", "logsf", "sf")
 

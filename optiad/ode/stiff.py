@@ -14,7 +14,6 @@ backward solve with n + n_params states, whatever the number of parameters.
 from __future__ import annotations
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from optiad.errors import SolverError
 
@@ -44,6 +43,8 @@ def _options(options):
 
 
 def solve(system, y0, params, times, rtol, atol, options, method):
+    from scipy.integrate import solve_ivp    # here: `import optiad` loads no SciPy (0.8 s)
+
     jac = system.state_jacobian(params, method in SPARSE_LU) if method in IMPLICIT else None
     extra = {"jac": jac} if jac is not None else {}
     pattern = system.state_sparsity() if method in SPARSE_LU else None
@@ -63,6 +64,8 @@ def solve(system, y0, params, times, rtol, atol, options, method):
 
 def adjoint_gradient(system, y0, params, times, ct, rtol, atol, options, method):
     """Flat [d/dy0 (n), d/dparams (all parameter elements, in order)] of sum(ct * ys)."""
+    from scipy.integrate import solve_ivp
+
     scipy_method = SCIPY_NAMES[method]
     implicit = method in IMPLICIT
     rhs = system.rhs(params)

@@ -22,12 +22,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import OptimizeResult
 
 from optiad.api import value_and_grad
 from optiad.errors import OptiadError
 from optiad.optimize.result import (ALL_STEPS_DONE, CONVERGED, INTERRUPTED, MAX_ITERATIONS,
-                                    STOPPED, make_result, notify)
+                                    STOPPED, make_result, notify, optimize_result)
 
 OPTIONS = {"maxiter": 1000, "learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999,
            "eps": 1e-8, "gtol": 0.0, "data": None, "batch_size": 32, "shuffle": True,
@@ -119,10 +118,10 @@ def minimize_adam(problem, x0, options, callback):
             status = ALL_STEPS_DONE if not (full_batch and options["gtol"]) else MAX_ITERATIONS
     except KeyboardInterrupt:
         value, gradient = _whole(f_and_grad, x, args, options, data)
-        return OptimizeResult(x=x, fun=float(value), jac=gradient, nit=step, nfev=evaluations,
-                              njev=evaluations, nhev=0, status=INTERRUPTED, success=False,
-                              message="Interrupted by the user (KeyboardInterrupt) during "
-                                      "adam; x is the last iterate.")
+        return optimize_result(x=x, fun=float(value), jac=gradient, nit=step, nfev=evaluations,
+                               njev=evaluations, nhev=0, status=INTERRUPTED, success=False,
+                               message="Interrupted by the user (KeyboardInterrupt) during "
+                                       "adam; x is the last iterate.")
     value, gradient = _whole(f_and_grad, x, args, options, data)
     counts = {"nfev": evaluations, "njev": evaluations, "nhev": 0}
     return make_result(x, value, gradient, step, status, counts)

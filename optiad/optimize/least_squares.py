@@ -10,21 +10,29 @@ inverted through the SVD of J, dropping singular values below eps * max(m, n) * 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 
 import numpy as np
-import scipy.optimize
-import scipy.sparse
 
 from optiad.api import jacobian
 from optiad.errors import OptiadError, returned_at, where
 from optiad.sparse_derivatives import coloring_used
 
-# the keyword options scipy.optimize.least_squares takes besides those least_squares sets
-SCIPY_OPTIONS = tuple(name for name in inspect.signature(scipy.optimize.least_squares).parameters
-                      if name not in ("fun", "x0", "jac", "bounds", "method", "args", "kwargs",
-                                      "jac_sparsity"))
+# SciPy is imported where it is used: `import optiad` loads no SciPy (scipy.optimize: 0.5 s)
+
+
+@functools.cache
+def scipy_options() -> tuple:
+    """The keyword options scipy.optimize.least_squares takes besides those least_squares
+    sets."""
+    import scipy.optimize
+    return tuple(name for name in inspect.signature(scipy.optimize.least_squares).parameters
+                 if name not in ("fun", "x0", "jac", "bounds", "method", "args", "kwargs",
+                                 "jac_sparsity"))
+
+
 # a sparse fit's covariance is the dense SVD's: above this many parameters it is not computed
 SPARSE_COVARIANCE_MAX_PARAMETERS = 1000
 
@@ -54,12 +62,15 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
     if method not in ("trf", "lm", "dogbox"):
         raise OptiadError(f"unknown least-squares method {method!r}; valid methods: trf, lm, "
                           "dogbox")
+    import scipy.optimize
+    import scipy.sparse
+
     if "jac" in options:
         raise OptiadError("least_squares computes the Jacobian itself; remove jac=")
-    unknown = sorted(set(options) - set(SCIPY_OPTIONS))
+    unknown = sorted(set(options) - set(scipy_options()))
     if unknown:
         raise OptiadError(f"unknown option(s) {unknown} for least_squares method {method!r}; "
-                          f"valid options: {', '.join(SCIPY_OPTIONS)}")
+                          f"valid options: {', '.join(scipy_options())}")
     x0 = np.array(x0, dtype=np.float64).reshape(-1)
     args = tuple(args)
     with np.errstate(all="ignore"):      # non-finite residuals get the error below instead
@@ -139,6 +150,7 @@ def least_squares(residuals, x0, args=(), method="trf", bounds=(-np.inf, np.inf)
 
 def _sparse_options(jac_sparsity):
     """ad.jacobian's sparse keywords for least_squares' jac_sparsity."""
+    import scipy.sparse
     if scipy.sparse.issparse(jac_sparsity):
         return {"sparse": True, "pattern": jac_sparsity}
     if jac_sparsity is None or jac_sparsity is False:

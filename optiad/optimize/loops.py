@@ -26,13 +26,14 @@ import subprocess
 import sys
 import threading
 
-from optiad.codegen.cache import ARRAY_DECORATOR, DECORATOR, compiled_marker, load_kernel
-from optiad.codegen.plan import single_kernel
-from optiad.codegen.subset import as_python, source_of
+# codegen is imported where a loop is generated or loaded: `import optiad` loads no code
+# generator (nor Numba)
 
 
 def python_loop(functions, objective, progress):
     """The last function of `functions`, executed as Python with the globals bound."""
+    from optiad.codegen.subset import as_python
+
     return as_python(functions, objective=objective, progress=progress)
 
 
@@ -59,6 +60,10 @@ class CompiledLoop:
     while it runs (the constants include scratch buffers)."""
 
     def __init__(self, functions, graph, n_inputs):
+        from optiad.codegen.cache import DECORATOR
+        from optiad.codegen.plan import single_kernel
+        from optiad.codegen.subset import source_of
+
         self.name = functions[-1].__name__
         self.lock = threading.Lock()
         self.loaded = self.process = None
@@ -77,6 +82,8 @@ class CompiledLoop:
         self.source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
 
     def function(self, arguments, wait):
+        from optiad.codegen.cache import ARRAY_DECORATOR, compiled_marker, load_kernel
+
         # the module's first function is the objective's kernel: decorated as the plans' array
         # kernels are, so the compiled loop computes exactly what the Python loop's plan does
         marker = compiled_marker(self.source, ARRAY_DECORATOR)
@@ -94,6 +101,8 @@ class CompiledLoop:
 
     def mark_compiled(self) -> None:
         """After a run compiled here: later processes may load instead of compiling."""
+        from optiad.codegen.cache import ARRAY_DECORATOR, compiled_marker
+
         compiled_marker(self.source, ARRAY_DECORATOR).touch()
 
 
@@ -138,6 +147,8 @@ def _compile_elsewhere(source, name, arguments):
 
 
 def _compile_request() -> None:
+    from optiad.codegen.cache import ARRAY_DECORATOR, compiled_marker, load_kernel
+
     source, name, types = pickle.loads(sys.stdin.buffer.read())
     load_kernel(source, name, ARRAY_DECORATOR).compile(types)
     compiled_marker(source, ARRAY_DECORATOR).touch()

@@ -9,8 +9,12 @@ stopped the run.  A run cut short by Ctrl-C has status "interrupted".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy.optimize import OptimizeResult
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 # The status codes (integers, as SciPy's; the loops in Numba's subset return them by name)
 CONVERGED = 0             # the gradient is below gtol
@@ -41,21 +45,29 @@ SUCCESS = {CONVERGED, FTOL_REACHED, ALL_STEPS_DONE}
 INTERRUPTED = "interrupted"
 
 
+def optimize_result(**fields) -> OptimizeResult:
+    """scipy.optimize.OptimizeResult(**fields), SciPy imported at the first result: `import
+    optiad` loads no SciPy (scipy.optimize takes 0.5 s to import)."""
+    from scipy.optimize import OptimizeResult
+
+    return OptimizeResult(**fields)
+
+
 def make_result(x, fun, jac, nit, status, counts, **extra) -> OptimizeResult:
     """An OptimizeResult for one of optiad's own methods; counts is an Objective's counters."""
-    return OptimizeResult(x=np.asarray(x, dtype=np.float64), fun=float(fun),
-                          jac=np.asarray(jac, dtype=np.float64), nit=int(nit), status=status,
-                          success=status in SUCCESS, message=MESSAGES[status], **counts,
-                          **extra)
+    return optimize_result(x=np.asarray(x, dtype=np.float64), fun=float(fun),
+                           jac=np.asarray(jac, dtype=np.float64), nit=int(nit), status=status,
+                           success=status in SUCCESS, message=MESSAGES[status], **counts,
+                           **extra)
 
 
 def interrupted_result(objective, nit, method) -> OptimizeResult:
     """Ctrl-C during a run: the best point evaluated so far, instead of losing the run."""
     x, fun, jac = objective.best()
-    return OptimizeResult(x=x, fun=fun, jac=jac, nit=nit, status=INTERRUPTED, success=False,
-                          message=f"Interrupted by the user (KeyboardInterrupt) during "
-                                  f"{method}; x is the best point evaluated so far.",
-                          **objective.counts())
+    return optimize_result(x=x, fun=fun, jac=jac, nit=nit, status=INTERRUPTED, success=False,
+                           message=f"Interrupted by the user (KeyboardInterrupt) during "
+                                   f"{method}; x is the best point evaluated so far.",
+                           **objective.counts())
 
 
 def notify(callback, x, fun, jac, nit) -> bool:
@@ -66,8 +78,8 @@ def notify(callback, x, fun, jac, nit) -> bool:
         return False
     try:
         if _wants_result(callback):
-            stop = callback(intermediate_result=OptimizeResult(x=x.copy(), fun=fun,
-                                                               jac=jac.copy(), nit=nit))
+            stop = callback(intermediate_result=optimize_result(x=x.copy(), fun=fun,
+                                                                jac=jac.copy(), nit=nit))
         else:
             stop = callback(x.copy())
     except StopIteration:

@@ -10,7 +10,6 @@ every other method; its constraint Jacobians move to `constr_jac`.
 from __future__ import annotations
 
 import numpy as np
-import scipy.optimize
 
 from optiad.api import hessian, jacobian
 from optiad.errors import OptiadError
@@ -62,6 +61,8 @@ def minimize_scipy(method):
                       np.asarray(intermediate_result.get("jac", np.zeros(0))),
                       problem.iterations):
                 raise StopIteration
+        import scipy.optimize     # here: `import optiad` loads no SciPy
+
         result = scipy.optimize.minimize(objective.fun_and_jac, x0, jac=True, method=method,
                                          tol=tol, options=options, callback=progress,
                                          **derivatives)
@@ -82,6 +83,8 @@ def minimize_scipy(method):
 def constraints_with_derivatives(constraints, method, backend):
     """Constraints as SciPy takes them, with Jacobians (and trust-constr's Hessians) from AD
     wherever the user left them to finite differences or quasi-Newton updates."""
+    import scipy.optimize
+
     single = isinstance(constraints, (dict, scipy.optimize.NonlinearConstraint,
                                       scipy.optimize.LinearConstraint))
     items = [constraints] if single else list(constraints)
@@ -108,6 +111,8 @@ def _dict_constraint(item, method, backend):
     jac = item.get("jac") or jacobian(fun, backend=backend)
     if method != "trust-constr":
         return {"type": item["type"], "fun": fun, "jac": jac, "args": args}
+    import scipy.optimize
+
     upper = 0.0 if item["type"] == "eq" else np.inf
     if "jac" not in item:      # trust-constr takes sparse constraint Jacobians
         jac = jacobian(fun, backend=backend, sparse="auto")
@@ -119,6 +124,8 @@ def _dict_constraint(item, method, backend):
 def _nonlinear_constraint(item, backend, method, fun=None, args=()):
     """With trust-constr, Jacobians and Hessians are sparse where their patterns are
     (sparse="auto"); SLSQP takes dense ones."""
+    import scipy.optimize
+
     fun = fun or item.fun
     sparse = "auto" if method == "trust-constr" else False
     jac = item.jac

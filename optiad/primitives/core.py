@@ -23,11 +23,13 @@ result.  A branch that `where` discards gets a zero cotangent, so its NaN partia
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
 
 from optiad.errors import OptiadError, ShapeError, where
+from optiad.lazy import Imported
 from optiad import tracing
 from optiad.primitives import patterns
 
@@ -66,7 +68,8 @@ class Primitive:
     """One operation and everything about it, side by side.
 
     Evaluation and derivatives:
-      impl, shape_rule, jvp / vjp (one rule per input) or jvp_joint / vjp_joint; elementwise,
+      impl (or an optiad.lazy.Imported: SciPy's function, imported on first use), shape_rule,
+      jvp / vjp (one rule per input) or jvp_joint / vjp_joint; elementwise,
       differentiable, accepts_out (impl takes out=), vjp_wants (vjp_joint gets wanted=),
       foldable (simplify may evaluate it on constants at trace time).
     Code generation (codegen/ reads these):
@@ -108,7 +111,10 @@ class Primitive:
                  symbolic: str | None = None, objects: Callable | None = None,
                  no_symbolic: str | None = None, sparsity: Callable | str | None = None):
         self.name = name
-        self.impl = impl
+        if isinstance(impl, Imported):
+            self._imported = impl       # SciPy's function: the `impl` property imports it
+        else:
+            self.impl = impl
         self.shape_rule = shape
         self.jvp = tuple(jvp) if jvp is not None else None
         self.vjp = tuple(vjp) if vjp is not None else None
@@ -116,7 +122,8 @@ class Primitive:
         self.vjp_joint = vjp_joint
         self.elementwise = elementwise
         # impl(*args, out=buffer) works: the interpreter may reuse a dead input's memory
-        self.accepts_out = accepts_out or isinstance(impl, np.ufunc)
+        if accepts_out or not isinstance(impl, Imported):
+            self.accepts_out = accepts_out or isinstance(impl, np.ufunc)
         self.differentiable = differentiable
         self.vjp_wants = vjp_wants
         self.foldable = foldable
@@ -137,6 +144,16 @@ class Primitive:
         self.sparsity = sparsity if sparsity is not None else _derived_sparsity(
             elementwise, differentiable, self.vjp)
         self.__doc__ = doc or f"optiad primitive {name!r}"
+
+    # An Imported impl (optiad/lazy.py) is imported on first use, so that declaring the
+    # registry loads no SciPy; the attribute is an ordinary one from then on.
+    @cached_property
+    def impl(self) -> Callable:
+        return self._imported.resolve()
+
+    @cached_property
+    def accepts_out(self) -> bool:
+        return isinstance(self.impl, np.ufunc)
 
     def scalar_template(self, params) -> str | None:
         """The kernel's scalar expression template for these params, or None."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.special as sc
 
+from optiad.lazy import Module, scipy_special
 from optiad.primitives import patterns
 from optiad.primitives.core import Zero, bool_shape, defprimitive, elementwise_shape, safe_mul, \
     same_shape
@@ -67,6 +67,9 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 DEG = math.pi / 180.0
 PREDICATE = "a predicate on floating-point values (NaN, infinities): no sympy formula"
+# scipy.special is imported on first use (optiad/lazy.py): scipy_special("erf") as an impl,
+# sc.polygamma in a function body
+sc = Module("scipy.special")
 
 # ---- linear ---------------------------------------------------------------------------------
 negative = defprimitive("negative", impl=np.negative, shape=same_shape, elementwise=True,
@@ -133,28 +136,31 @@ rad2deg = unary("rad2deg", np.rad2deg, lambda x, out: 1.0 / DEG, names=("numpy.r
                 "numpy.degrees"), symbolic="a * 180 / sp.pi")
 # scipy.special: Numba's math module has erf, erfc and lgamma; expit and log_expit are written
 # out (the stable branches of log_expit as SciPy computes them)
-erf = unary("erf", sc.erf, lambda x, out: TWO_OVER_SQRT_PI * exp(negative(square(x))),
+erf = unary("erf", scipy_special("erf"),
+            lambda x, out: TWO_OVER_SQRT_PI * exp(negative(square(x))),
             names=("scipy.special.erf",), numba="math.erf({0})", symbolic="sp.erf(a)")
-erfc = unary("erfc", sc.erfc, lambda x, out: -TWO_OVER_SQRT_PI * exp(negative(square(x))),
+erfc = unary("erfc", scipy_special("erfc"),
+             lambda x, out: -TWO_OVER_SQRT_PI * exp(negative(square(x))),
              names=("scipy.special.erfc",), numba="math.erfc({0})", symbolic="sp.erfc(a)")
-expit = unary("expit", sc.expit, lambda x, out: out * (1.0 - out),
+expit = unary("expit", scipy_special("expit"), lambda x, out: out * (1.0 - out),
               names=("scipy.special.expit",), numba="(1.0 / (1.0 + np.exp(-{0})))",
               vectorized=True, symbolic="1 / (1 + sp.exp(-a))")
-log_expit = unary("log_expit", sc.log_expit, lambda x, out: expit(negative(x)),
+log_expit = unary("log_expit", scipy_special("log_expit"), lambda x, out: expit(negative(x)),
                   names=("scipy.special.log_expit",), vectorized=True,
                   numba="(-np.log1p(np.exp(-{0})) if {0} >= 0.0 else "
                         "{0} - np.log1p(np.exp({0})))", symbolic="-sp.log(1 + sp.exp(-a))")
 # the standard normal CDF: 0.5 erfc(-x / sqrt 2), as SciPy computes it for moderate x
-ndtr = unary("ndtr", sc.ndtr, lambda x, out: INV_SQRT_2PI * exp(-0.5 * square(x)),
+ndtr = unary("ndtr", scipy_special("ndtr"),
+             lambda x, out: INV_SQRT_2PI * exp(-0.5 * square(x)),
              names=("scipy.special.ndtr",), numba="(0.5 * math.erfc(-{0} * 0.7071067811865476))",
              symbolic="(1 + sp.erf(a / sp.sqrt(2))) / 2")
-gammaln = unary("gammaln", sc.gammaln, lambda x, out: digamma(x), singular=True,
+gammaln = unary("gammaln", scipy_special("gammaln"), lambda x, out: digamma(x), singular=True,
                 names=("scipy.special.gammaln",), numba="math.lgamma({0})",
                 symbolic="sp.loggamma(a)")
 NO_DIGAMMA = "Numba has no digamma or polygamma (scipy.special is outside its subset)"
-digamma = unary("digamma", sc.digamma, lambda x, out: polygamma(x, n=1), singular=True,
-                names=("scipy.special.psi", "scipy.special.digamma"), library=NO_DIGAMMA,
-                symbolic="sp.digamma(a)")
+digamma = unary("digamma", scipy_special("digamma"), lambda x, out: polygamma(x, n=1),
+                singular=True, names=("scipy.special.psi", "scipy.special.digamma"),
+                library=NO_DIGAMMA, symbolic="sp.digamma(a)")
 polygamma = defprimitive(
     "polygamma", impl=lambda x, n: sc.polygamma(n, x), shape=same_shape, elementwise=True,
     jvp=[lambda x, out, dx, n: safe_mul(dx, polygamma(x, n=n + 1))],
@@ -240,8 +246,8 @@ hypot = binary("hypot", np.hypot,
 logaddexp = binary("logaddexp", np.logaddexp, lambda x, y, out: expit(x - y),
                    lambda x, y, out: expit(y - x), vectorized=True,
                    symbolic="sp.log(sp.exp(a) + sp.exp(b))")
-xlogy = binary("xlogy", sc.xlogy, lambda x, y, out: log(y), lambda x, y, out: x / y,
-               singular=True, names=("scipy.special.xlogy",),
+xlogy = binary("xlogy", scipy_special("xlogy"), lambda x, y, out: log(y),
+               lambda x, y, out: x / y, singular=True, names=("scipy.special.xlogy",),
                numba="(0.0 if ({0} == 0.0 and not np.isnan({1})) else {0} * np.log({1}))",
                symbolic="a * sp.log(b)")
 mod = binary("mod", np.mod, lambda x, y, out: 1.0,

@@ -27,7 +27,6 @@ more row (one equation has one output; the indices are exact as floats), and
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from optiad.blas_threads import scipy_single_threaded
 from optiad.errors import OptiadError, ShapeError, where
@@ -38,7 +37,17 @@ from optiad.primitives.linalg import (LAPACK, NUMERIC, _column, _drop_last, _squ
 from optiad.primitives.shape import concatenate, getitem
 
 SCIPY = "matrix functions and triangular solves run in SciPy (LAPACK and BLAS)"
+# (the implementations import scipy.linalg when they run: `import optiad` loads no SciPy)
 PIVOTS = "pivot bookkeeping: LAPACK's row interchanges as a permutation matrix"
+
+
+def __getattr__(name):
+    # `matrix_functions.scipy` still names SciPy (with scipy.linalg loaded) for code that
+    # patches it there, as when this module imported it at the top
+    if name == "scipy":
+        import scipy.linalg
+        return scipy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _last_two(x):
@@ -47,6 +56,7 @@ def _last_two(x):
 
 # ---- expm ---------------------------------------------------------------------------------------
 def _expm_impl(a):
+    import scipy.linalg
     with scipy_single_threaded():
         return scipy.linalg.expm(np.asarray(a))
 
@@ -79,6 +89,7 @@ def triangle_mask(n, lower, strict=False):
 
 
 def _solve_triangular_impl(a, b, trans, lower, unit_diagonal):
+    import scipy.linalg
     a, b = np.asarray(a), np.asarray(b)
     stacked = a.ndim == 2 and b.ndim > 2     # one matrix, many right-hand sides (directions)
     if stacked:                              # as the columns of one solve: one trsm call
@@ -164,6 +175,7 @@ solve_triangular = defprimitive(
 
 # ---- LU -----------------------------------------------------------------------------------------
 def _lu_factor_impl(a):
+    import scipy.linalg
     with scipy_single_threaded():
         lu, piv = scipy.linalg.lu_factor(np.asarray(a), check_finite=False)
     return np.concatenate([lu, piv[..., None, :].astype(lu.dtype)], axis=-2)

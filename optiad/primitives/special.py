@@ -27,9 +27,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.special as sc
 
 from optiad.errors import UnsupportedFunctionError, where
+from optiad.lazy import Module, scipy_special
 from optiad.primitives.core import Zero, defprimitive, elementwise_shape, safe_mul
 from optiad.primitives.elementwise import (INV_SQRT_2PI, TWO_OVER_SQRT_PI, cos, digamma, exp,
                                            floor, gammaln, greater, isinf, less, log, log1p,
@@ -38,6 +38,9 @@ from optiad.primitives.elementwise import (INV_SQRT_2PI, TWO_OVER_SQRT_PI, cos, 
 NO_NUMBA = "Numba cannot call scipy.special (outside its subset): SciPy's function runs as a " \
     "NumPy library step"
 PIECEWISE_CONSTANT = object()    # a partial: SciPy floors or truncates this argument
+# scipy.special is imported on first use (optiad/lazy.py): scipy_special("ndtri") as an impl,
+# sc.multigammaln in a function body
+sc = Module("scipy.special")
 
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
@@ -111,18 +114,20 @@ def _log_ndtr_partial(x, out):
                   INV_SQRT_2PI * exp(-0.5 * square(right)) / ndtr(right))
 
 
-ndtri = function("ndtri", sc.ndtri, lambda p, out: SQRT_2PI * exp(0.5 * square(out)),
+ndtri = function("ndtri", scipy_special("ndtri"), lambda p, out: SQRT_2PI * exp(0.5 * square(out)),
                  library=NO_NUMBA, symbolic="sp.sqrt(2) * sp.erfinv(2 * a - 1)",
                  doc="the inverse of ndtr; d = sqrt(2 pi) exp(ndtri(p)^2 / 2) dp")
-log_ndtr = function("log_ndtr", sc.log_ndtr, _log_ndtr_partial, library=NO_NUMBA,
+log_ndtr = function("log_ndtr", scipy_special("log_ndtr"), _log_ndtr_partial, library=NO_NUMBA,
                     symbolic="sp.log((1 + sp.erf(a / sp.sqrt(2))) / 2)",
                     doc="log ndtr(x); d = ndtr'(x) / ndtr(x), finite for every x")
-erfinv = function("erfinv", sc.erfinv, lambda y, out: SQRT_PI_OVER_2 * exp(square(out)),
+erfinv = function("erfinv", scipy_special("erfinv"),
+                  lambda y, out: SQRT_PI_OVER_2 * exp(square(out)),
                   library=NO_NUMBA, symbolic="sp.erfinv(a)")
-erfcinv = function("erfcinv", sc.erfcinv, lambda y, out: -SQRT_PI_OVER_2 * exp(square(out)),
+erfcinv = function("erfcinv", scipy_special("erfcinv"),
+                   lambda y, out: -SQRT_PI_OVER_2 * exp(square(out)),
                    library=NO_NUMBA,     # (sympy's erfcinv does not evaluate to a number)
                    symbolic="sp.erfinv(1 - a)")
-erfcx = function("erfcx", sc.erfcx, _erfcx_partial, library=NO_NUMBA,
+erfcx = function("erfcx", scipy_special("erfcx"), _erfcx_partial, library=NO_NUMBA,
                  symbolic="sp.exp(a ** 2) * sp.erfc(a)",
                  doc="exp(x^2) erfc(x); d = 2 x erfcx(x) - 2/sqrt(pi), by its series for x > 10")
 
@@ -146,18 +151,22 @@ def _multigammaln_partial(a, out, d):
     return total
 
 
-gamma = function("gamma", sc.gamma, lambda x, out: out * digamma(x), numba="math.gamma({0})",
-                 symbolic="sp.gamma(a)", doc="d gamma(x) = gamma(x) digamma(x) dx")
-rgamma = function("rgamma", sc.rgamma, _rgamma_partial, library=NO_NUMBA,
+gamma = function("gamma", scipy_special("gamma"), lambda x, out: out * digamma(x),
+                 numba="math.gamma({0})", symbolic="sp.gamma(a)",
+                 doc="d gamma(x) = gamma(x) digamma(x) dx")
+rgamma = function("rgamma", scipy_special("rgamma"), _rgamma_partial, library=NO_NUMBA,
                   symbolic="1 / sp.gamma(a)",
                   doc="1 / gamma(x), entire; d = -rgamma(x) digamma(x), by reflection below 1/2")
-beta = function("beta", sc.beta, lambda a, b, out: out * (digamma(a) - digamma(a + b)),
+beta = function("beta", scipy_special("beta"),
+                lambda a, b, out: out * (digamma(a) - digamma(a + b)),
                 lambda a, b, out: out * (digamma(b) - digamma(a + b)), library=NO_NUMBA,
                 symbolic="sp.beta(a, b)")
-betaln = function("betaln", sc.betaln, lambda a, b, out: digamma(a) - digamma(a + b),
+betaln = function("betaln", scipy_special("betaln"),
+                  lambda a, b, out: digamma(a) - digamma(a + b),
                   lambda a, b, out: digamma(b) - digamma(a + b), library=NO_NUMBA,
                   symbolic="sp.log(sp.Abs(sp.beta(a, b)))", doc="log |beta(a, b)|")
-poch = function("poch", sc.poch, lambda z, m, out: out * (digamma(z + m) - digamma(z)),
+poch = function("poch", scipy_special("poch"),
+                lambda z, m, out: out * (digamma(z + m) - digamma(z)),
                 lambda z, m, out: out * digamma(z + m), library=NO_NUMBA,
                 symbolic="sp.rf(a, b)", doc="the rising factorial gamma(z + m) / gamma(z)")
 # multigammaln(a, d): d, the dimension, is an integer param.  SciPy's function is Python (not a
@@ -208,28 +217,28 @@ NO_SHAPE = "the derivative of an incomplete gamma or beta function in its parame
 NO_TRIALS = "SciPy truncates n to an integer, and the continuous extension's derivative in n " \
     "has no closed form"
 
-gammainc = function("gammainc", sc.gammainc,
+gammainc = function("gammainc", scipy_special("gammainc"),
                     no_closed_form("gammainc(a, x)", "`a`", NO_SHAPE),
                     lambda a, x, out: _gamma_density(a, x), library=NO_NUMBA,
                     symbolic="sp.lowergamma(a, b) / sp.gamma(a)",
                     doc="the regularized lower incomplete gamma function P(a, x)")
-gammaincc = function("gammaincc", sc.gammaincc,
+gammaincc = function("gammaincc", scipy_special("gammaincc"),
                      no_closed_form("gammaincc(a, x)", "`a`", NO_SHAPE),
                      lambda a, x, out: -_gamma_density(a, x), library=NO_NUMBA,
                      symbolic="sp.uppergamma(a, b) / sp.gamma(a)",
                      doc="the regularized upper incomplete gamma function Q(a, x)")
-betainc = function("betainc", sc.betainc,
+betainc = function("betainc", scipy_special("betainc"),
                    no_closed_form("betainc(a, b, x)", "`a`", NO_SHAPE),
                    no_closed_form("betainc(a, b, x)", "`b`", NO_SHAPE),
                    lambda a, b, x, out: _beta_density(a, b, x), library=NO_NUMBA,
                    symbolic="sp.betainc_regularized(a, b, 0, c)",
                    doc="the regularized incomplete beta function I_x(a, b)")
-betaincc = function("betaincc", sc.betaincc,
+betaincc = function("betaincc", scipy_special("betaincc"),
                     no_closed_form("betaincc(a, b, x)", "`a`", NO_SHAPE),
                     no_closed_form("betaincc(a, b, x)", "`b`", NO_SHAPE),
                     lambda a, b, x, out: -_beta_density(a, b, x), library=NO_NUMBA,
                     symbolic="sp.betainc_regularized(a, b, c, 1)", doc="1 - betainc(a, b, x)")
-stdtr = function("stdtr", sc.stdtr,
+stdtr = function("stdtr", scipy_special("stdtr"),
                  no_closed_form("stdtr(df, t)", "`df`", "the derivative of Student's t "
                                 "distribution function in the degrees of freedom has no "
                                 "closed form"),
@@ -241,11 +250,11 @@ stdtr = function("stdtr", sc.stdtr,
 # the Poisson, binomial and negative binomial distribution functions.  SciPy floors the count k
 # of pdtr and bdtr, and truncates nbdtr's k and the trials n to integers: the derivative in k is
 # zero, the one in n an error (NO_TRIALS)
-pdtr = function("pdtr", sc.pdtr, PIECEWISE_CONSTANT,
+pdtr = function("pdtr", scipy_special("pdtr"), PIECEWISE_CONSTANT,
                 lambda k, m, out: -_poisson_pmf(floor(k), m), library=NO_NUMBA,
                 symbolic="sp.uppergamma(sp.floor(a) + 1, b) / sp.gamma(sp.floor(a) + 1)",
                 doc="P(K <= k), K Poisson with mean m; d/dm = -pmf(floor k)")
-pdtrc = function("pdtrc", sc.pdtrc, PIECEWISE_CONSTANT,
+pdtrc = function("pdtrc", scipy_special("pdtrc"), PIECEWISE_CONSTANT,
                  lambda k, m, out: _poisson_pmf(floor(k), m), library=NO_NUMBA,
                  symbolic="sp.lowergamma(sp.floor(a) + 1, b) / sp.gamma(sp.floor(a) + 1)",
                  doc="P(K > k), K Poisson with mean m; d/dm = pmf(floor k)")
@@ -265,24 +274,24 @@ def _with_whole_trials(ufunc):
 
 _BINOMIAL_SUM = "(lambda j: sp.Sum(sp.binomial(sp.floor(b), j) * c ** j * (1 - c) ** " \
     "(sp.floor(b) - j), (j, {}, {})))(sp.Dummy('j'))"
-bdtr = function("bdtr", _with_whole_trials(sc.bdtr), PIECEWISE_CONSTANT,
+bdtr = function("bdtr", scipy_special("bdtr", _with_whole_trials), PIECEWISE_CONSTANT,
                 no_closed_form("bdtr(k, n, p)", "`n`", NO_TRIALS),
                 lambda k, n, p, out: _binomial_partial(k, n, p), library=NO_NUMBA,
                 symbolic=_BINOMIAL_SUM.format("0", "sp.floor(a)"),
                 doc="P(K <= k), K binomial with n trials of probability p")
-bdtrc = function("bdtrc", _with_whole_trials(sc.bdtrc), PIECEWISE_CONSTANT,
+bdtrc = function("bdtrc", scipy_special("bdtrc", _with_whole_trials), PIECEWISE_CONSTANT,
                  no_closed_form("bdtrc(k, n, p)", "`n`", NO_TRIALS),
                  lambda k, n, p, out: -_binomial_partial(k, n, p), library=NO_NUMBA,
                  symbolic=_BINOMIAL_SUM.format("sp.floor(a) + 1", "sp.floor(b)"),
                  doc="P(K > k), K binomial with n trials of probability p")
 _TRUNCATED = "sp.sign({0}) * sp.floor(sp.Abs({0}))"
-nbdtr = function("nbdtr", sc.nbdtr, PIECEWISE_CONSTANT,
+nbdtr = function("nbdtr", scipy_special("nbdtr"), PIECEWISE_CONSTANT,
                  no_closed_form("nbdtr(k, n, p)", "`n`", NO_TRIALS),
                  lambda k, n, p, out: _beta_density(trunc(n), trunc(k) + 1.0, p),
                  library=NO_NUMBA, symbolic=f"sp.betainc_regularized({_TRUNCATED.format('b')}, "
                                             f"{_TRUNCATED.format('a')} + 1, 0, c)",
                  doc="P(K <= k) = betainc(n, k + 1, p), K negative binomial")
-nbdtrc = function("nbdtrc", sc.nbdtrc, PIECEWISE_CONSTANT,
+nbdtrc = function("nbdtrc", scipy_special("nbdtrc"), PIECEWISE_CONSTANT,
                   no_closed_form("nbdtrc(k, n, p)", "`n`", NO_TRIALS),
                   lambda k, n, p, out: -_beta_density(trunc(n), trunc(k) + 1.0, p),
                   library=NO_NUMBA,
@@ -291,14 +300,14 @@ nbdtrc = function("nbdtrc", sc.nbdtrc, PIECEWISE_CONSTANT,
                   doc="P(K > k), K negative binomial")
 
 # ---- entropies ---------------------------------------------------------------------------------
-entr = function("entr", sc.entr, lambda x, out: -(log(x) + 1.0), library=NO_NUMBA,
+entr = function("entr", scipy_special("entr"), lambda x, out: -(log(x) + 1.0), library=NO_NUMBA,
                 symbolic="-a * sp.log(a)", doc="-x log x (0 at x = 0)")
-rel_entr = function("rel_entr", sc.rel_entr, lambda x, y, out: log(x / y) + 1.0,
+rel_entr = function("rel_entr", scipy_special("rel_entr"), lambda x, y, out: log(x / y) + 1.0,
                     lambda x, y, out: -(x / y), library=NO_NUMBA, symbolic="a * sp.log(a / b)",
                     doc="x log(x / y)")
-kl_div = function("kl_div", sc.kl_div, lambda x, y, out: log(x / y),
+kl_div = function("kl_div", scipy_special("kl_div"), lambda x, y, out: log(x / y),
                   lambda x, y, out: 1.0 - x / y, library=NO_NUMBA,
                   symbolic="a * sp.log(a / b) - a + b", doc="x log(x / y) - x + y")
-xlog1py = function("xlog1py", sc.xlog1py, lambda x, y, out: log1p(y),
+xlog1py = function("xlog1py", scipy_special("xlog1py"), lambda x, y, out: log1p(y),
                    lambda x, y, out: x / (1.0 + y), library=NO_NUMBA,
                    symbolic="a * sp.log(1 + b)", doc="x log1p(y), 0 where x = 0")

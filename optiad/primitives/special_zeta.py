@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import _ufuncs
 
+from optiad.lazy import Imported   # (SciPy's ufuncs, imported on first use)
 from optiad.primitives.elementwise import cos, digamma, exp, gammaln, less, select, sin
 from optiad.primitives.special import NO_NUMBA, function
 
@@ -88,7 +88,7 @@ zeta_derivative = function(
 
 # d/dq zeta(x, q) = -x zeta(x + 1, q), d/dx = zeta_derivative(order 1).  A traced zeta(x, q)
 # reaches the ufunc _zeta, which optiad.numpy routes here.
-zeta = function("zeta", _ufuncs._zeta,
+zeta = function("zeta", Imported("scipy.special._ufuncs", "_zeta"),
                 lambda x, q, out: zeta_derivative(x, q, order=1),
                 lambda x, q, out: -x * zeta(x + 1.0, q), library=NO_NUMBA,
                 symbolic="sp.zeta(a, b)", doc="the Hurwitz zeta function zeta(x, q)")
@@ -112,7 +112,8 @@ def _riemann_zeta_partial(x, out):
 
 
 # scipy.special.zeta(x) (q None) calls this ufunc; the record names it so optiad.numpy routes it
-riemann_zeta = function("riemann_zeta", _ufuncs._riemann_zeta, _riemann_zeta_partial,
+riemann_zeta = function("riemann_zeta", Imported("scipy.special._ufuncs", "_riemann_zeta"),
+                        _riemann_zeta_partial,
                         names=("scipy.special._ufuncs._riemann_zeta",), library=NO_NUMBA,
                         symbolic="sp.zeta(a)",
                         doc="the Riemann zeta function, with its continuation below x = 1")
