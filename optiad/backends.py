@@ -6,6 +6,9 @@
 `backend=` on every transformation picks one; the OPTIAD_BACKEND environment variable sets the
 default.  A graph Numba fails to compile (a template it cannot type, say) runs on the NumPy
 interpreter instead, with a warning that shows the generated source: never an error.
+
+Numba is imported by the first program compiled, not by `import optiad` (0.4 s): loading its
+registries at import, as optiad once did, made the first derivative no faster end to end.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import warnings
 
 from optiad.errors import ArgumentError, OptiadError
+from optiad.phases import phase
 from optiad.primitives import control
 from optiad.transforms.evaluate import NumpyProgram
 
@@ -28,32 +32,30 @@ def resolve(backend: str | None) -> str:
     return chosen
 
 
-def warm_up_default_backend() -> None:
-    """`import optiad` calls this: with numba as the default backend, load Numba now rather
-    than in the first derivative (the environment variable is read without validating it, so
-    a bad value is reported where it is used, not at import)."""
-    if os.environ.get("OPTIAD_BACKEND", "numba") == "numba":
-        from optiad.codegen.cache import warm_up
-
-        warm_up()
-
-
-def make_program(graph, backend: str):
+def make_program(graph, backend: str, label: str | None = None):
+    """The program running `graph` on `backend`; `label` names it in OPTIAD_DEBUG's phase
+    times (what it derives from which function)."""
     if backend == "numpy":
         return NumpyProgram(graph)
-    return CompiledProgram(graph)
+    return CompiledProgram(graph, label)
 
 
 class CompiledProgram:
     """A NumbaProgram that falls back to the interpreter if Numba rejects its code."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, label=None):
         from optiad.codegen.plan import NumbaProgram
 
         self.graph = graph
+        self.label = label or f"a graph of {len(graph.eqns)} equations"
         self.verified = False
         try:
-            self.program = NumbaProgram(graph)
+            with phase("codegen", self.label) as timed:
+                self.program = NumbaProgram(graph)
+                kernels = getattr(self.program, "kernels", [])
+                lines = sum(k.text.count("\n") for k in kernels)
+                timed.detail = f"{len(graph.eqns)} equations -> {len(kernels)} " \
+                               f"kernel{'' if len(kernels) == 1 else 's'} of {lines} lines"
         except OptiadError:         # a setup problem the user must fix (the cache directory)
             raise
         except Exception as error:  # generation failed: the interpreter still runs it
@@ -81,7 +83,9 @@ class CompiledProgram:
         from numba.core.errors import NumbaError
 
         try:
-            result = self.program(*args)
+            # the first call compiles the kernels (or loads them from the disk cache)
+            with phase("compile", self.label):
+                result = self.program(*args)
         except (NumbaError, RecursionError) as error:   # Numba's passes recurse per block
             kernels = "".join(f"\n{k.text}" for k in getattr(self.program, "kernels", []))
             self._fall_back(error, f"\nGenerated kernels:{kernels}")

@@ -19,6 +19,7 @@ from optiad import staging
 from optiad.backends import resolve
 from optiad.errors import ArgumentError
 from optiad.ir import Graph, OutTree
+from optiad.phases import phase
 from optiad.tracing import Tracer
 from optiad.transforms.programs import hvp_graph, jvp_graph, vjp_graph
 
@@ -95,21 +96,30 @@ def _swept(fn, args, signature, backend, fast, kind, build, offsets, count, axis
             base.graph, "numba", signature.variant is not None) != "numba":
         return None
     cache_key = (kind, staging.trace_key(fn, signature), "numba sweep", signature.variant)
+    label = first = None
     if cache_key not in cache:
         program = None
+        label = f"{kind[0]} sweep of {getattr(fn, '__name__', 'f')}"
         if not base.captured:
-            graph = build(base.graph)
+            with phase("transform", label):
+                graph = build(base.graph)
             graph = Graph(graph.invars, graph.eqns, graph.outvars[keep])
             if sweepable(graph, len(offsets)):
-                program = SweepProgram(graph, offsets, count, axis)
+                with phase("codegen", label) as timed:
+                    program = SweepProgram(graph, offsets, count, axis)
+                    lines = program.source.text.count("\n")
+                    timed.detail = f"{len(graph.eqns)} equations -> 1 kernel of {lines} lines"
                 program = program if program.fits else None
-        cache[cache_key] = program
+        cache[cache_key] = first = program
     sweep = cache[cache_key]
     if sweep is None:
         return None
     key = staging.plain_key(args) if fast is not None and not signature.by_value else None
     if key is not None:
         fast[key] = lambda *a: finish(sweep(*a))
+    if first is not None:      # its first call compiles the kernel (or loads it from disk)
+        with phase("compile", label):
+            return finish(sweep(*inputs))
     return finish(sweep(*inputs))
 
 

@@ -33,6 +33,7 @@ from optiad.backends import make_program, resolve
 from optiad.debug import debug_print
 from optiad.errors import ArgumentError, OptiadError, returned_at, user_frame, where
 from optiad.ir import Graph, OutTree
+from optiad.phases import phase
 from optiad.primitives.core import Zero
 from optiad.tracing import ConcreteArg, StaticArg, TracedArg, Tracer
 from optiad.transforms.batched_guards import BatchedGuards
@@ -153,10 +154,10 @@ class Entry:
 
     by_value = False       # traced with constants by value: never on the shape-keyed fast path
 
-    def __init__(self, graph: Graph, captured: list, backend: str):
+    def __init__(self, graph: Graph, captured: list, backend: str, label: str = "a program"):
         self.graph = graph
         self.captured = captured
-        self.program = make_program(graph, backend)
+        self.program = make_program(graph, backend, label)
 
     def run(self, inputs):
         inputs = list(inputs) + self.captured
@@ -200,7 +201,8 @@ def traced_base(fn, signature):
     key = ("trace", trace_key(fn, signature))
     found = cache.get(key)
     if found is None:
-        found = _trace(fn, signature, cache)
+        with phase("trace", _name(fn)):
+            found = _trace(fn, signature, cache)
         key = ("trace", trace_key(fn, signature))        # by value, if the trace needed it
         debug_print(1, f"traced graph of {getattr(fn, '__name__', fn)}", found.graph)
         if found.guard is not None:
@@ -256,7 +258,8 @@ class Variants:
                 self.order.insert(0, index)
                 signature.variant, signature.by_value = index, True
                 return self.traces[index]
-        traced = _trace(fn, signature, cache)
+        with phase("trace", f"{_name(fn)} (guards failed)"):
+            traced = _trace(fn, signature, cache)
         signature.by_value = True
         if len(self.traces) >= VARIANT_LIMIT:
             if not self.warned:
@@ -286,6 +289,10 @@ class Variants:
         if check is None:    # (on NumPy whatever the backend: a few vector steps, no compile)
             check = self.checks[index] = BatchedGuards(traced.predicates, traced.answers)
         return check(*inputs)
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
 
 
 def _trace(fn, signature, cache):
@@ -338,13 +345,16 @@ def derived(fn, signature, kind, build, backend=None):
         (() if signature.variant is None else (signature.variant,))
     entry = cache.get(key)
     if entry is None:
-        graph = build(base.graph)
+        label = f"{kind[0]} of {_name(fn)}"
+        with phase("transform", label):
+            graph = build(base.graph)
         # a derivative of a guarded trace holds where the trace does (printing shows it;
         # optimize's compiled loops decline such a graph)
         graph.guard = base.graph.guard
         debug_print(2, f"{kind[0]} graph of {getattr(fn, '__name__', fn)}", graph)
         entry = cache[key] = Entry(graph, base.captured,
-                                   program_backend(graph, backend, signature.variant is not None))
+                                   program_backend(graph, backend, signature.variant is not None),
+                                   label)
         entry.by_value = signature.by_value
     return entry
 

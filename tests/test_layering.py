@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent / "optiad"
 # `optiad` (its __init__, the public API) sits above everything.
 LAYERS = [
     ("leaves", ["optiad.errors", "optiad.ir", "optiad.printing", "optiad.debug",
-                "optiad.version", "optiad.blas_threads"]),
+                "optiad.phases", "optiad.version", "optiad.blas_threads", "optiad.lazy"]),
     ("primitive records and tracing", ["optiad.tracing", "optiad.known_values",
                                        "optiad.tracer_questions", "optiad.primitives.core",
                                        "optiad.primitives.elementwise",
@@ -37,7 +37,7 @@ LAYERS = [
                                        "optiad.primitives"]),
     ("the NumPy front end", ["optiad.numpy"]),
     ("transforms", ["optiad.transforms", "optiad.primitives.control", "optiad.control"]),
-    ("codegen", ["optiad.codegen"]),
+    ("codegen", ["optiad.codegen", "optiad.codegen.cache_size"]),
     ("backends", ["optiad.backends"]),
     ("api", ["optiad.staging", "optiad.api", "optiad.jacobians", "optiad.testing",
              "optiad.coloring", "optiad.sparse_derivatives",

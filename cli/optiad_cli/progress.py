@@ -4,20 +4,34 @@ during the first call's tracing and compiling -- and nothing with --quiet.  It
 also keeps the history (iteration, objective, gradient norm, time) that --plot draws and
 --json stores.
 
+While optiad traces, differentiates or Numba compiles (optiad.phases), the progress says so
+(COMPILING, with the seconds it has taken) instead of repeating the last evaluation: a first
+run's compile can take ten seconds, and "evaluation 1" sixteen times looks like a hang.  Plain
+output prints that line every COMPILING_INTERVAL seconds; a warm cache compiles nothing, so it
+never shows.
+
 The clock and the heartbeat's pause are injectable (`clock=`, `wait=`) so tests can drive the
 heartbeat with a fake clock instead of real time.
 """
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 
 import numpy as np
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
+
+from optiad import phases
 
 PLAIN_INTERVAL = 0.5       # seconds between plain progress lines
+COMPILING_INTERVAL = 2.0   # ... and between plain "compiling" lines (a compile takes seconds)
+COMPILING = "compiling the model and its derivatives (first run; later runs load them from " \
+    "the cache)"
 HEARTBEAT = 0.1            # seconds between the heartbeat thread's looks at the state
 HISTORY_LIMIT = 20_000     # keep every entry up to this many, then every other one
 
@@ -39,11 +53,15 @@ class Progress:
         self.done = threading.Event()
         self.wait = wait or self.done.wait
         self.thread = None
+        self.watching = None
+        self.shown_compiling = False     # the last plain line said "compiling"
 
     def __enter__(self):
         self.start = self.last_shown = self.clock()
         if not self.enabled:
             return self
+        self.watching = phases.watch()     # keep optiad's phases, for the compiling line
+        self.watching.__enter__()
         if self.console.is_terminal:      # rich redraws the table 4x a second by itself
             self.live = Live(get_renderable=self._table, console=self.console,
                              refresh_per_second=4, transient=True)
@@ -59,6 +77,9 @@ class Progress:
             self.thread.join()
         if self.live is not None:
             self.live.__exit__(*exc)
+        if self.watching is not None:
+            self.watching.__exit__(None, None, None)
+            self.watching = None
         return False
 
     def _beat(self):
@@ -89,15 +110,21 @@ class Progress:
             self.tick()
 
     def tick(self):
-        """Print the state if the last line is half a second old (plain output only)."""
+        """Print the state if the last line is half a second old (plain output only); while
+        optiad compiles, the compiling line every COMPILING_INTERVAL seconds instead."""
         if not self.enabled or self.live is not None:
             return
+        compiling = phases.compiling()
         with self.lock:
             now = self.clock()
-            if now - self.last_shown < PLAIN_INTERVAL:
+            interval = COMPILING_INTERVAL if compiling is not None and self.shown_compiling \
+                else PLAIN_INTERVAL
+            if now - self.last_shown < interval:
                 return
             self.last_shown = now
-            line = self._line(now - self.start)
+            self.shown_compiling = compiling is not None
+            line = f"{COMPILING}  {compiling:.1f} s" if compiling is not None else \
+                self._line(now - self.start)
         self.console.print(line, highlight=False, soft_wrap=True)
 
     def _fields(self, elapsed):
@@ -116,10 +143,18 @@ class Progress:
 
     def _table(self):
         elapsed = self.clock() - self.start
-        title = "optiad solve: running" if self.latest is not None else \
-            "optiad solve: starting (tracing, compiling, first evaluation)"
+        compiling = phases.compiling()
+        if compiling is not None:
+            title = "optiad solve: compiling"
+        else:
+            title = "optiad solve: running" if self.latest is not None else \
+                "optiad solve: starting (tracing, compiling, first evaluation)"
         table = Table(title=title, title_justify="left")
         for name in (self.label, "objective", "|gradient|", "step", "time"):
             table.add_column(name, justify="right")
         table.add_row(*self._fields(elapsed))
-        return table
+        if compiling is None:
+            return table
+        # above the table, wrapped here: Live crops long lines (and titles) at the width
+        message = textwrap.fill(f"{COMPILING}  {compiling:.1f} s", max(self.console.width, 40))
+        return Group(Text(message), table)

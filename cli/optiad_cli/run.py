@@ -159,6 +159,8 @@ def _reporting(residuals, progress):
         if isinstance(value, np.ndarray) and isinstance(x, np.ndarray):
             progress.update(0.5 * float(np.dot(value, value)), x)
         return value
+    # (OPTIAD_DEBUG=1's phase times and optiad's messages name the user's function)
+    reporting.__name__ = reporting.__qualname__ = getattr(residuals, "__name__", "residuals")
     return reporting
 
 
