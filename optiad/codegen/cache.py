@@ -16,6 +16,10 @@ Compiles are serialized per kernel across processes (`_compile_once`: a lock fil
 module, held while Numba compiles or loads): when several workers on one machine reach the
 same kernel at once (optiad/many), one compiles and the others load its machine code.
 `compile_counts()` says which kernels this process compiled, for the many-solves report.
+
+The cache is kept under a size limit by cache_size.py (least recently used entries pruned): a
+load marks its module file as used, a write of a new module may prune, and an import whose file
+another process pruned meanwhile writes it again.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optiad.codegen import cache_size
 from optiad.errors import OptiadError
 
 HEADER = "# optiad kernel, sha256 of the rest: "
@@ -154,13 +159,30 @@ def _import(source: str, key: str, decorator: str):
     directory = cache_dir()
     path = directory / f"optiad_{key}.py"
     text = _file_text(source, key, decorator)
-    if path.exists() and not _intact(path):
+    attempts = 3
+    while True:
+        try:
+            return _import_file(path, text, key)
+        except Exception:
+            # the file vanished under us (another process pruned the entry
+            # between our check and the import): write it again; any other failure is real
+            attempts -= 1
+            if path.exists() or not attempts:
+                raise
+
+
+def _import_file(path: Path, text: str, key: str):
+    # the second exists(): a file pruned while _intact read it is not corrupt
+    if path.exists() and not _intact(path) and path.exists():
         warnings.warn(f"optiad: the cached kernel {path} is corrupted; rebuilding it",
-                      RuntimeWarning, stacklevel=4)
+                      RuntimeWarning, stacklevel=5)
         _remove_compiled(path)
         path.unlink(missing_ok=True)
     if not path.exists():
         _write_atomically(path, text)
+        cache_size.after_write(path)    # may prune others (never this one)
+    else:
+        cache_size.touch(path)          # loaded: recently used
     name = f"optiad_kernels.k{key}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -209,8 +231,7 @@ def _machine_lock(lock_path: Path, key: str):
         depth = _LOCKS_HELD.get(key, 0)
         handle = None
         if depth == 0:
-            handle = open(lock_path, "a")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle = cache_size.acquire(lock_path)  # re-locks if pruned
         _LOCKS_HELD[key] = depth + 1
         try:
             yield
@@ -268,14 +289,5 @@ def statistics() -> dict:
     return {"compiled": compiled, "loaded": loaded, "modules": len(_LOADED)}
 
 
-def warm_up() -> None:
-    """Do now what Numba does before its first compile or cache load in a process: load its
-    typing and lowering registries (about 0.4 s, mostly imports).  `import optiad` calls this
-    when the numba backend is the default, so the first derivative does not pay for it."""
-    try:
-        from numba.core.registry import cpu_target
-
-        cpu_target.typing_context.refresh()
-        cpu_target.target_context.refresh()
-    except Exception:   # internal API: if it moves, the first compile simply pays as before
-        pass
+# cache_size.py reaches these through this call: it cannot import this module
+cache_size.connect(cache_dir=cache_dir, statistics=statistics, compile_counts=compile_counts)
