@@ -24,7 +24,7 @@ import numpy as np
 from optiad import numpy as ops
 from optiad.control import scan
 from optiad.errors import ArgumentError, OptiadError, ShapeError
-from optiad.ode.solve import SENSITIVITIES, SOLVERS, Grid, odeint_p
+from optiad.ode.solve import SENSITIVITIES, SOLVERS, Grid, odeint_p, plain_solve
 from optiad.primitives.control import body_of
 from optiad.primitives.core import bind
 from optiad.tracing import TracedArg, Tracer
@@ -77,9 +77,14 @@ def odeint(rhs, y0, t, *params, method="dopri5", rtol=1e-8, atol=1e-10, steps=No
         return _rk4(rhs, y0, times, params, steps or DEFAULT_RK4_STEPS)
     options = (("sensitivity", sensitivity), ("max_steps", int(max_steps)),
                ("first_step", first_step), ("max_step", max_step))
-    return bind(odeint_p, [y0, *params, *captured],
-                dict(rhs=body_of(graph), grid=Grid(times), method=method, rtol=float(rtol),
-                     atol=float(atol), options=options))
+    inputs = [y0, *params, *captured]
+    settings = dict(rhs=body_of(graph), grid=Grid(times), method=method, rtol=float(rtol),
+                    atol=float(atol), options=options)
+    if not any(isinstance(a, Tracer) for a in inputs):
+        # a plain solve (a simulation, a plot, a fit's residuals): the default backend's
+        # solver -- compiled on numba, one native call -- not the reference interpreter
+        return plain_solve(inputs, settings)
+    return bind(odeint_p, inputs, settings)
 
 
 def _time_grid(t):

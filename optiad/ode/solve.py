@@ -22,6 +22,7 @@ from functools import partial
 import numpy as np
 
 from optiad import numpy as ops
+from optiad.backends import resolve
 from optiad.errors import OptiadError
 from optiad.ode import dopri5, stiff
 from optiad.ode.system import System, sensitivity_body
@@ -69,6 +70,13 @@ def choose_sensitivity(n_states: int, n_directions: int) -> str:
 def _run(backend, y0, *params, rhs, grid, method, rtol, atol, options):
     return SOLVERS[method](System(rhs, backend), y0, params, grid.times, rtol, atol,
                            dict(options))
+
+
+def plain_solve(inputs, settings):
+    """odeint on arrays, outside any trace: on the default backend (OPTIAD_BACKEND), so the
+    numba backend integrates with the compiled driver and right-hand side, as the derivative
+    programs do (the primitive's own impl is the NumPy reference, for the interpreter)."""
+    return _run(resolve(None), *inputs, **settings)
 
 
 def _shape(y0, *params, rhs, grid, method, rtol, atol, options):
