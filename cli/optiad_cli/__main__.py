@@ -1,3 +1,3 @@
-from optiad_cli.main import main
+from optiad_cli.main import entry
 
-main()
+entry()
