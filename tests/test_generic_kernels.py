@@ -95,3 +95,12 @@ def test_small_sizes_stay_constants():
     lines = ["    for i0 in range(3):", "        b1[i0] = a1[i0] * 0.5"]
     small = GENERIC_MIN_SIZE - 1
     assert generic_source(lines, [("a1", (3,)), ("a2", (small,))]) == ([], lines)
+
+
+def test_a_kernel_dividing_by_a_size_stays_as_generated():
+    # a run-time divisor is a slow division instruction: such a kernel keeps all its numbers
+    lines = ["    for i0 in range(1600):", "        b1[i0] = a1[i0 // 40, i0 % 40]"]
+    assert generic_source(lines, [("a1", (40, 40))]) == ([], lines)
+    # dividing by a number that is no size does not stop the rewrite
+    bindings, body = generic_source(["    b1[i0] = a1[(i0 * 40) // 3]"], [("a1", (40,))])
+    assert bindings == ["dim0 = a1.shape[0]"] and body == ["    b1[i0] = a1[(i0 * dim0) // 3]"]

@@ -16,7 +16,8 @@ happens to equal a dimension without being one (an exponent, a constant array's 
 rewritten too, harmlessly: at another size it no longer matches, the text differs, and the
 kernel compiles on its own.  The cost of a coincidence is a cache miss, never a wrong result.
 
-Dimensions below GENERIC_MIN_SIZE stay numbers: small parameter vectors, tiny matrices and the
+A kernel that divides by a size (an index map of a reshape or a roll) is left as generated;
+see _DIVISOR.  Dimensions below GENERIC_MIN_SIZE stay numbers: small parameter vectors, tiny matrices and the
 unrolled sweeps keep their constant trip counts, which LLVM unrolls and folds.  Those kernels
 specialize per size, as the issue allows ("below a small size").  Float constants that are a
 dimension, or a small integer divided by one (a mean's 1/n, its derivative's 2/n), are
@@ -36,6 +37,12 @@ MAX_NUMERATOR = 4
 
 # An integer constant: not part of a name (a12), a float (1.5, 2e-10) or an attribute.
 _INTEGER = re.compile(r"(?<![\w.])(?<![eE][-+])\d+(?![\w.])")
+# A divisor (// s, % d: reshape and roll index maps).  Division by a constant compiles to a
+# multiply, by a run-time value to a division instruction ten times slower, so a kernel that
+# divides by a size stays as generated: all numbers, specialized to its sizes.  Half-generic
+# text would compile per size anyway (its divisors differ) and ran a Brusselator's Jacobian
+# 1.3-1.7x slower (run-time strides and trip counts around the constant divisors).
+_DIVISOR = re.compile(r"(?://|%) (\d+)(?![\w.])")
 # A float constant as scalar.literal writes it (repr of a Python float, maybe parenthesized).
 _FLOAT = re.compile(r"(?<![\w.])(?<![eE][-+])\d+\.\d*(?:[eE][-+]?\d+)?(?![\w.])|"
                     r"(?<![\w.])(?<![eE][-+])\d+[eE][-+]?\d+(?![\w.])")
@@ -75,7 +82,8 @@ def generic_source(lines: list[str], arguments) -> tuple[list[str], list[str]]:
     (['dim0 = a.shape[0]'], ['for i0 in range((dim0 - 1)):', '    b[i0] = (a[i0 + 1] - a[i0]) * (1.0 / dim0)'])
     """
     bindings, expressions = dimension_names(arguments)
-    if not expressions:
+    if not expressions or any(int(divisor) in expressions for line in lines
+                              for divisor in _DIVISOR.findall(line)):
         return [], list(lines)
     fractions: dict[float, str] = {}
 
