@@ -2,7 +2,8 @@
 whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), Python branches
 on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), many solves
 serially, on local processes and on a Dask LocalCluster (many.py, many_report.py), first calls
-with a cold and a warm kernel cache (first_calls.py).  One JSON with machine and version
+with a cold and a warm kernel cache (first_calls.py), first calls at a new data size, `import
+optiad` and the README's command (new_sizes.py).  One JSON with machine and version
 information, one Markdown summary, docs/benchmarks.md regenerated, and `failures(results)`:
 every case that raised and every derivative whose error exceeds its tolerance -- what CI fails
 on (never on time).
@@ -14,7 +15,8 @@ import json
 import os
 import traceback
 
-from benchmarks import branches, many, many_report, ode, optimizers, runner, sparse_report
+from benchmarks import (branches, many, many_report, new_sizes, ode, optimizers, runner,
+                        sparse_report)
 from benchmarks.first_calls import derivative_job, measure
 from benchmarks.peers import OPTIAD
 
@@ -45,6 +47,7 @@ def run_suite(quick=False, log=print) -> dict:
     part("sparse", lambda: sparse_report.run(quick))
     part("many", lambda: many.run(quick, log=log))
     part("first_calls", lambda: measure(first_call_jobs(results)))
+    part("new_sizes", lambda: new_sizes.run(quick))
     return results
 
 
@@ -109,7 +112,8 @@ def targets(results) -> list[dict]:
             found.append({"what": f"{row['case']}: {what}", "ratio": t["measured"],
                           "met": t["met"]})
     found += [{"what": t["what"], "ratio": t["measured"], "met": t["met"]}
-              for t in results.get("many", {}).get("targets", [])]
+              for t in results.get("many", {}).get("targets", []) +
+              results.get("new_sizes", {}).get("targets", [])]
     compile_row = next((r for r in results.get("derivatives", [])
                         if r.get("case") == "compile"), None)
     if compile_row:
@@ -150,6 +154,9 @@ def to_markdown(results) -> str:
     if "first_calls" in results:
         parts += ["## First calls: cold and warm kernel cache", "", first_calls_markdown(
             results["first_calls"])]
+    if "new_sizes" in results:
+        parts += ["## First calls at a new data size, import and the README's command", "",
+                  new_sizes.to_markdown(results["new_sizes"])]
     parts += ["## Targets from earlier issues", "", "| target | measured ratio | met |",
               "|---|---|---|"]
     parts += [f"| {t['what']} | {t['ratio']:.2f}x | {'yes' if t['met'] else 'NO'} |"
