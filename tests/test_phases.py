@@ -52,6 +52,24 @@ def test_a_first_call_records_its_phases_and_the_next_call_none(tmp_path, monkey
     assert again == []
 
 
+def test_a_first_plain_ode_solve_is_a_compile_phase(tmp_path, monkeypatch):
+    # odeint on arrays compiles its driver on the numba backend: progress must say so
+    monkeypatch.setenv("OPTIAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("OPTIAD_BACKEND", "numba")
+
+    def decay(y, t, k):          # a right-hand side no other test compiles
+        return -k * y * 1.0000001
+
+    with phases.recording() as records:
+        ys = ad.odeint(decay, np.array([1.0, 2.0]), np.array([0.0, 1.0]), np.array(0.5))
+    np.testing.assert_allclose(ys[1], np.array([1.0, 2.0]) * np.exp(-0.50000005), rtol=1e-7)
+    assert [(r.kind, r.name) for r in records if r.kind != "numba"] == \
+        [("codegen", "odeint"), ("compile", "odeint")]
+    with phases.recording() as again:
+        ad.odeint(decay, np.array([1.0, 2.0]), np.array([0.0, 2.0]), np.array(0.5))
+    assert again == []
+
+
 def test_nobody_reading_costs_one_shared_no_op(monkeypatch):
     monkeypatch.delenv("OPTIAD_DEBUG", raising=False)
     assert not phases.reading()

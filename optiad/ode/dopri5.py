@@ -203,6 +203,17 @@ def _compiled(body):
     return _COMPILED[body.key]
 
 
+def compiled_already(body) -> bool:
+    """Has this process written the driver for this right-hand side (prepare)?"""
+    return body.key in _COMPILED
+
+
+def prepare(body) -> None:
+    """Write and import the driver's module for this right-hand side; Numba compiles it (or
+    loads it from the disk cache) at its first call."""
+    _compiled(body)
+
+
 def solve(system, y0, params, times, rtol, atol, options):
     compiled = _compiled(system.body) if system.backend == "numba" else None
     first_step = float(options.get("first_step") or 0.0)
