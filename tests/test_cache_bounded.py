@@ -131,7 +131,8 @@ sys.stdin.read()
 """
 
 
-@pytest.mark.skipif(os.name == "nt", reason="flock")
+@pytest.mark.skipif(os.name == "nt", reason="no POSIX file locks (fcntl.flock) on Windows: "
+                    "pruning there cannot see a lock held by another process")
 def test_an_entry_locked_by_a_compile_in_another_process_survives(tmp_path):
     entries = [fake_entry(tmp_path, n) for n in range(3)]
     locked_key, locked_files = entries[0]
@@ -150,7 +151,8 @@ def test_an_entry_locked_by_a_compile_in_another_process_survives(tmp_path):
     assert keys_left(tmp_path) == []
 
 
-@pytest.mark.skipif(os.name == "nt", reason="flock")
+@pytest.mark.skipif(os.name == "nt", reason="no POSIX file locks (fcntl.flock) on Windows: "
+                    "pruning there cannot see a lock held by another process")
 def test_a_lock_waited_on_while_a_pruner_deletes_it_is_taken_again(tmp_path):
     import fcntl
 

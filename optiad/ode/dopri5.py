@@ -14,11 +14,13 @@ accepted steps means the problem is stiff for an explicit method.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 
 from optiad.errors import SolverError
+from optiad.phases import phase
 
 OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3     # dopri5_loop's status
 SUBSET_CONSTANTS = {"OK": OK, "TOO_MANY_STEPS": TOO_MANY_STEPS,
@@ -168,13 +170,18 @@ def _copy_into_numpy(out, y):
     out[:] = y
 
 
+def _distance_numpy(a, b):
+    return float(np.sqrt(np.mean((a - b) ** 2))) if a.size else 0.0
+
+
 NUMPY_VERSIONS = {"combine": _combine_numpy, "error_norm": _error_norm_numpy,
-                  "distance": lambda a, b: float(np.sqrt(np.mean((a - b) ** 2))) if a.size
-                  else 0.0, "copy_into": _copy_into_numpy}
+                  "distance": _distance_numpy, "copy_into": _copy_into_numpy}
 
 
 FUNCTIONS = (combine, error_norm, distance, copy_into, initial_step, dopri5_loop)
+PYTHON_FUNCTIONS = (initial_step, dopri5_loop)      # as Python, with NUMPY_VERSIONS
 _COMPILED: dict = {}
+_UNCALLED: set = set()     # drivers written but not yet called: their first call compiles
 
 
 def _compiled(body):
@@ -187,31 +194,23 @@ def _compiled(body):
     from optiad.transforms.scalarize import scalarize
 
     if body.key not in _COMPILED:
-        graph = body.graph       # tiny arrays as scalars: one allocation per call, the result
-        kernel = single_kernel(kernel_ready(scalarize(graph) or graph))
-        if kernel is None:
-            _COMPILED[body.key] = None
-        else:
-            kernel_source, constants = kernel
-            n_params = len(body.graph.invars) - 2
-            arguments = ["y", "t"] + [f"extra[{k}]" for k in range(n_params + len(constants))]
-            adapter = (f"{DECORATOR}def rhs(y, t, extra):\n"
-                       f"    return kernel({', '.join(arguments)})[0]\n")
-            loop = source_of(FUNCTIONS, DECORATOR)
-            source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
-            _COMPILED[body.key] = (load_kernel(source, "dopri5_loop"), constants)
+        with phase("codegen", "odeint"):       # progress and OPTIAD_DEBUG say so (phases.py)
+            graph = body.graph   # tiny arrays as scalars: one allocation per call, the result
+            kernel = single_kernel(kernel_ready(scalarize(graph) or graph))
+            if kernel is None:
+                _COMPILED[body.key] = None
+            else:
+                kernel_source, constants = kernel
+                n_params = len(body.graph.invars) - 2
+                arguments = ["y", "t"] + [f"extra[{k}]"
+                                          for k in range(n_params + len(constants))]
+                adapter = (f"{DECORATOR}def rhs(y, t, extra):\n"
+                           f"    return kernel({', '.join(arguments)})[0]\n")
+                loop = source_of(FUNCTIONS, DECORATOR)
+                source = f"{kernel_source}\n\n{adapter}\n\n{loop}"
+                _COMPILED[body.key] = (load_kernel(source, "dopri5_loop"), constants)
+                _UNCALLED.add(body.key)
     return _COMPILED[body.key]
-
-
-def compiled_already(body) -> bool:
-    """Has this process written the driver for this right-hand side (prepare)?"""
-    return body.key in _COMPILED
-
-
-def prepare(body) -> None:
-    """Write and import the driver's module for this right-hand side; Numba compiles it (or
-    loads it from the disk cache) at its first call."""
-    _compiled(body)
 
 
 def solve(system, y0, params, times, rtol, atol, options):
@@ -223,14 +222,18 @@ def solve(system, y0, params, times, rtol, atol, options):
         loop, constants = compiled
         extra = tuple(float(p) if np.ndim(p) == 0 else np.ascontiguousarray(p)
                       for p in params) + tuple(constants)
-        # a fresh writeable y0 always: a read-only one is another type, another compile
-        ys, status, t = loop(np.array(y0, dtype=np.float64), times, extra,
-                             rtol, atol, first_step, max_step, max_steps)
+        first = system.body.key in _UNCALLED
+        _UNCALLED.discard(system.body.key)
+        # Numba compiles (or loads) the driver at its first call: a phase, as above
+        with phase("compile", "odeint") if first else contextlib.nullcontext():
+            # a fresh writeable y0 always: a read-only one is another type, another compile
+            ys, status, t = loop(np.array(y0, dtype=np.float64), times, extra,
+                                 rtol, atol, first_step, max_step, max_steps)
     else:
         from optiad.codegen.subset import as_python
 
         run = system.body.program(system.backend)
-        loop = as_python(FUNCTIONS[-2:], **NUMPY_VERSIONS,
+        loop = as_python(PYTHON_FUNCTIONS, **NUMPY_VERSIONS,
                          rhs=lambda y, t, extra: np.asarray(run(y, t, *extra)[0]))
         ys, status, t = loop(np.asarray(y0, dtype=np.float64), times, tuple(params), rtol, atol,
                              first_step, max_step, max_steps)

@@ -24,7 +24,6 @@ import numpy as np
 from optiad import numpy as ops
 from optiad.backends import resolve
 from optiad.errors import OptiadError
-from optiad.phases import phase
 from optiad.ode import dopri5, stiff
 from optiad.ode.system import System, sensitivity_body
 from optiad.primitives.core import Zero, bind, defprimitive
@@ -77,15 +76,7 @@ def plain_solve(inputs, settings):
     """odeint on arrays, outside any trace: on the default backend (OPTIAD_BACKEND), so the
     numba backend integrates with the compiled driver and right-hand side, as the derivative
     programs do (the primitive's own impl is the NumPy reference, for the interpreter)."""
-    backend = resolve(None)
-    if backend == "numba" and settings["method"] == "dopri5" and \
-            not dopri5.compiled_already(settings["rhs"]):
-        # the first solve writes and compiles the driver: phases, so that progress says so
-        with phase("codegen", "odeint"):
-            dopri5.prepare(settings["rhs"])
-        with phase("compile", "odeint"):
-            return _run(backend, *inputs, **settings)
-    return _run(backend, *inputs, **settings)
+    return _run(resolve(None), *inputs, **settings)
 
 
 def _shape(y0, *params, rhs, grid, method, rtol, atol, options):
