@@ -362,7 +362,7 @@ class SweepProgram:
             needed = [e.out for e in shared if id(e.out) in read]
             self.prefix = NumbaProgram(Graph(leading, shared, needed, out_tree=OutTree.TUPLE))
             leading, eqns = leading + needed, direction
-        literals = _array_literals(eqns)
+        literals = array_literals(eqns)
         self.inputs = leading + literals
         unique = list({id(v): v for v in graph.outvars}.values())
         self.order = [next(k for k, u in enumerate(unique) if u is v) for v in graph.outvars]
@@ -397,7 +397,7 @@ class SweepProgram:
         return [results[k] for k in self.order]
 
 
-def _array_literals(eqns):
+def array_literals(eqns):
     literals, seen = [], set()
     for eqn in eqns:
         for atom in eqn.inputs:
@@ -417,7 +417,7 @@ def sweepable(graph: Graph, n_directions_inputs: int) -> bool:
         all(isinstance(v, Var) for v in graph.outvars)
 
 
-def single_kernel(graph: Graph, reuse_buffers=False):
+def single_kernel(graph: Graph, reuse_buffers=False, name="kernel"):
     """The whole graph as one kernel's source, for native loops that call it (the compiled
     L-BFGS run, a scan's steps), or None when some equation does not compile or an output is
     not computed.
@@ -426,15 +426,17 @@ def single_kernel(graph: Graph, reuse_buffers=False):
     literals and scratch buffers), and returns fresh arrays for every output, in order.  With
     `reuse_buffers`, every array it writes, outputs included, is a scratch buffer (no
     allocation per call: a loop body called 10^6 times); the caller copies the outputs out
-    before the next call."""
+    before the next call.  `name` names the kernel (several kernels in one module: an ODE
+    driver's right-hand side and its vector-Jacobian product).  The scratch buffers are the
+    last constants, after the array_literals(graph.eqns)."""
     produced = {id(e.out) for e in graph.eqns}
     outputs = list(graph.outvars)
     if not graph.eqns or not all(compilable(e) for e in graph.eqns) or \
             not all(isinstance(v, Var) and id(v) in produced for v in outputs) or \
             len({id(v) for v in outputs}) != len(outputs):
         return None
-    literals = _array_literals(graph.eqns)
-    source = generate("kernel", graph.eqns, list(graph.invars) + literals, outputs,
+    literals = array_literals(graph.eqns)
+    source = generate(name, graph.eqns, list(graph.invars) + literals, outputs,
                       fresh_outputs=() if reuse_buffers else outputs,
                       scratch_min_size=0 if reuse_buffers else SCRATCH_MIN_SIZE)
     constants = [a.value for a in literals] + \

@@ -71,7 +71,11 @@ class Primitive:
       impl (or an optiad.lazy.Imported: SciPy's function, imported on first use), shape_rule,
       jvp / vjp (one rule per input) or jvp_joint / vjp_joint; elementwise,
       differentiable, accepts_out (impl takes out=), vjp_wants (vjp_joint gets wanted=),
-      foldable (simplify may evaluate it on constants at trace time).
+      foldable (simplify may evaluate it on constants at trace time);
+      jvp_directions(primals, out, tangent_sets, **params) -> one output tangent per set:
+                  optional, for a primitive whose directions share expensive work (an ODE
+                  solve carries all its forward sensitivities in one integration);
+                  jvp_eval_directions calls it once instead of the jvp rule per direction.
     Code generation (codegen/ reads these):
       numba       the scalar template of an elementwise primitive ("np.sin({0})", operands
                   {0}, {1}.. and params by name; or a function of the params giving one), or a
@@ -102,7 +106,7 @@ class Primitive:
     def __init__(self, name: str, impl: Callable, shape: Callable, *,
                  jvp: Sequence | None = None, vjp: Sequence | None = None,
                  jvp_joint: Callable | None = None, vjp_joint: Callable | None = None,
-                 elementwise: bool = False, accepts_out: bool = False,
+                 jvp_directions: Callable | None = None, elementwise: bool = False, accepts_out: bool = False,
                  differentiable: bool = True, doc: str = "",
                  vjp_wants: bool = False, foldable: bool = True,
                  numba: str | Callable | Reduction | None = None, library: str | None = None,
@@ -119,6 +123,7 @@ class Primitive:
         self.jvp = tuple(jvp) if jvp is not None else None
         self.vjp = tuple(vjp) if vjp is not None else None
         self.jvp_joint = jvp_joint
+        self.jvp_directions = jvp_directions
         self.vjp_joint = vjp_joint
         self.elementwise = elementwise
         # impl(*args, out=buffer) works: the interpreter may reuse a dead input's memory

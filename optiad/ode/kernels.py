@@ -1,0 +1,70 @@
+"""The right-hand side and its derived programs as kernels for the compiled ODE drivers.
+
+A compiled driver (dopri5.py's step loop, its adjoint sweep) calls a few globals, each with
+an output buffer first, so that a step allocates nothing:
+
+    rhs(out, y, t, extra)            out = dy/dt                        (the body itself)
+    vjp(out, y, t, extra, lam)       out = [J_y^T lam, J_p^T lam]       (system.vjp_body)
+
+`module_source` writes one kernel per program (single_kernel, with scratch buffers instead of
+fresh arrays) and a small adapter that copies the kernel's result into `out`.  Every kernel
+reads the parameters from `extra` first (the same for all), then its own constants; `Extra`
+builds that tuple per solve, with fresh scratch buffers, so that two solves running at once
+(threads of a Dask worker) never share one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+class Kernels:
+    """The source of the kernels for `programs` ((global name, Body, extra inputs) each) and
+    the constants they read from `extra` after the parameters, or None when one of the
+    programs is not a single kernel."""
+
+    def __init__(self, programs, n_params: int):
+        from optiad.codegen.cache import DECORATOR
+        from optiad.codegen.loop import kernel_ready
+        from optiad.codegen.plan import array_literals, single_kernel
+        from optiad.transforms.scalarize import scalarize
+
+        self.parts, self.constants = [], []   # per kernel: (literal arrays, scratch shapes)
+        self.ok = True
+        total = 0
+        for number, (name, body, extra_inputs) in enumerate(programs):
+            # tiny arrays as scalars: no allocation, and the arithmetic in registers
+            graph = kernel_ready(scalarize(body.graph) or body.graph)
+            kernel = single_kernel(graph, reuse_buffers=True, name=f"{name}_kernel")
+            if kernel is None:
+                self.ok = False
+                return
+            text, constants = kernel
+            count = len(array_literals(graph.eqns))
+            offset = n_params + total
+            total += len(constants)
+            arguments = ["y", "t"] + [f"extra[{k}]" for k in range(n_params)] + \
+                list(extra_inputs) + \
+                [f"extra[{offset + k}]" for k in range(len(constants))]
+            signature = ", ".join(["out", "y", "t", "extra", *extra_inputs])
+            adapter = (f"{DECORATOR}def {name}({signature}):\n"
+                       f"    result = {name}_kernel({', '.join(arguments)})[0]\n"
+                       f"    for i in range(out.size):\n"
+                       f"        out[i] = result[i]\n"
+                       f"    return out\n")
+            # load_kernel decorates the module's first function; the others carry their own
+            self.parts.append(("" if number == 0 else DECORATOR) + text + "\n\n" + adapter)
+            self.constants.append((constants[:count],
+                                   [(c.shape, c.dtype) for c in constants[count:]]))
+
+    def source(self) -> str:
+        return "\n\n".join(self.parts)
+
+    def extra(self, params) -> tuple:
+        """The `extra` tuple for one solve: the parameters, then each kernel's literals and
+        fresh scratch buffers."""
+        values = [float(p) if np.ndim(p) == 0 else np.ascontiguousarray(p, dtype=np.float64)
+                  for p in params]
+        for literals, scratch in self.constants:
+            values.extend(literals)
+            values.extend(np.empty(shape, dtype=dtype) for shape, dtype in scratch)
+        return tuple(values)
