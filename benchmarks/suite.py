@@ -1,5 +1,6 @@
 """The whole benchmark suite in one run (`python -m benchmarks`): derivative cases (runner.py),
-whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), Python branches
+whole optimizer and least-squares runs (optimizers.py), ODE gradients (ode.py), ODE solves and
+derivatives against diffrax (ode_diffrax.py, ode_diffrax_report.py), Python branches
 on traced values (branches.py), sparse derivatives (sparse.py, sparse_report.py), many solves
 serially, on local processes and on a Dask LocalCluster (many.py, many_report.py), first calls
 with a cold and a warm kernel cache (first_calls.py), first calls at a new data size, `import
@@ -15,8 +16,8 @@ import json
 import os
 import traceback
 
-from benchmarks import (branches, many, many_report, new_sizes, ode, optimizers, runner,
-                        sparse_report)
+from benchmarks import (branches, many, many_report, new_sizes, ode, ode_diffrax,
+                        ode_diffrax_report, optimizers, runner, sparse_report)
 from benchmarks.first_calls import derivative_job, measure
 from benchmarks.peers import OPTIAD
 
@@ -43,6 +44,7 @@ def run_suite(quick=False, log=print) -> dict:
     part("derivatives", lambda: runner.run(quick=quick, log=log)["rows"])
     part("optimizers", lambda: optimizers.run(quick=quick))
     part("ode", lambda: [ode.lotka_volterra_case(quick), ode.robertson_case(quick)])
+    part("ode_diffrax", lambda: ode_diffrax.run(quick, log=log))
     part("branches", lambda: [branches.huber_case(quick)])
     part("sparse", lambda: sparse_report.run(quick))
     part("many", lambda: many.run(quick, log=log))
@@ -82,6 +84,9 @@ def failures(results) -> list[str]:
                              f"tolerance {t['tolerance']:.0e}")
     if "many" in results:
         found += [f"many: {f}" for f in many_report.failures(results["many"])]
+    if "ode_diffrax" in results:
+        found += [f"ode_diffrax: {f}" for f in
+                  ode_diffrax_report.failures(results["ode_diffrax"])]
     return found
 
 
@@ -113,7 +118,8 @@ def targets(results) -> list[dict]:
                           "met": t["met"]})
     found += [{"what": t["what"], "ratio": t["measured"], "met": t["met"]}
               for t in results.get("many", {}).get("targets", []) +
-              results.get("new_sizes", {}).get("targets", [])]
+              results.get("new_sizes", {}).get("targets", []) +
+              results.get("ode_diffrax", {}).get("targets", [])]
     compile_row = next((r for r in results.get("derivatives", [])
                         if r.get("case") == "compile"), None)
     if compile_row:
@@ -138,6 +144,9 @@ def to_markdown(results) -> str:
                   "JAX's jit) apart.", "", optimizers.to_markdown(results["optimizers"]), ""]
     if "ode" in results:
         parts += ["## ODE gradients", "", ode.to_markdown(results["ode"])]
+    if "ode_diffrax" in results:
+        parts += [ode_diffrax_report.SECTION, "",
+                  ode_diffrax_report.to_markdown(results["ode_diffrax"])]
     if "branches" in results:
         parts += ["## Python branches", "", "A Python `if` per element (guarded traces, "
                   "docs/control-flow.md) against the same loss written with `np.where`; "
