@@ -219,8 +219,9 @@ _UNCALLED: set = set()     # drivers written but not yet called: their first cal
 
 
 def compiled_driver(key, programs, n_params, functions, entry):
-    """`entry` of `functions` compiled with the kernels of `programs` (ode/kernels.py), and
-    the Kernels (their `extra`); None if a program is not one kernel.  Kept per `key`."""
+    """`entry` of `functions` (a name, or a tuple of names: a tuple of functions) compiled
+    with the kernels of `programs` (ode/kernels.py), and the Kernels (their `extra`); None if
+    a program is not one kernel.  Kept per `key`."""
     # codegen is imported when a loop is generated: `import optiad` loads no code generator
     from optiad.codegen.cache import DECORATOR, load_kernel
     from optiad.codegen.subset import source_of
@@ -233,7 +234,9 @@ def compiled_driver(key, programs, n_params, functions, entry):
                 _COMPILED[key] = None
             else:
                 source = f"{kernels.source()}\n\n{source_of(functions, DECORATOR)}"
-                _COMPILED[key] = (load_kernel(source, entry), kernels)
+                found = tuple(load_kernel(source, name) for name in entry) \
+                    if isinstance(entry, tuple) else load_kernel(source, entry)
+                _COMPILED[key] = (found, kernels)
                 _UNCALLED.add(key)
     return _COMPILED[key]
 

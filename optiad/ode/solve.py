@@ -24,7 +24,7 @@ import numpy as np
 from optiad import numpy as ops
 from optiad.backends import resolve
 from optiad.errors import OptiadError
-from optiad.ode import dopri5, stiff
+from optiad.ode import dopri5, dopri5_adjoint, stiff
 from optiad.ode.system import System, sensitivity_body
 from optiad.primitives.core import Zero, bind, defprimitive
 from optiad.transforms.loop_sparsity import odeint_sparsity
@@ -166,7 +166,10 @@ def _vjp(primals, out, ct, *, wanted, **params):
 
 def _adjoint_run(backend, y0, *rest, rhs, grid, method, rtol, atol, options):
     params, ct = rest[:-1], rest[-1]
-    scipy_method = "RK45" if method == "dopri5" else method
+    if method == "dopri5":          # the discrete adjoint of the compiled driver's steps
+        return dopri5_adjoint.adjoint_gradient(System(rhs, backend), y0, params, grid, ct,
+                                               rtol, atol, dict(options))
+    scipy_method = method
     return stiff.adjoint_gradient(System(rhs, backend), y0, params, grid.times, ct, rtol, atol,
                                   dict(options), scipy_method)
 
@@ -195,6 +198,6 @@ odeint_adjoint_p = defprimitive(
     jvp_joint=_no_second_order, vjp_joint=_no_second_order, foldable=False,
     sparsity="a gradient from a backward solve: every entry may depend on every input",
     numba_step=lambda eqn: partial(_adjoint_run, "numba", **eqn.params),
-    library="the adjoint's backward sweeps run in solve_ivp",
+    library="the adjoint's backward sweep: dopri5's compiled driver, or solve_ivp",
     no_symbolic="an ODE solution has no closed formula",
     doc="the reverse-mode product of an ODE solution by the adjoint method (first order)")

@@ -121,10 +121,21 @@ class System:
     def __init__(self, body: Body, backend: str):
         self.body, self.backend = body, backend
 
+    def derived_body(self, kind, build) -> Body:
+        """A derived right-hand side (build(body), e.g. _vjp_body) as a Body, traced once."""
+        key = (kind, "body")
+        if key not in self.body._programs:
+            self.body._programs[key] = build(self.body)
+        return self.body._programs[key]
+
+    def derived_program(self, kind, build):
+        """derived_body's program on this backend (compiled on first use)."""
+        return self._program(kind, build)
+
     def _program(self, kind, build):
         key = (kind, self.backend)
         if key not in self.body._programs:
-            derived = build(self.body)
+            derived = self.derived_body(kind, build)
             self.body._programs[key] = make_program(derived.graph, self.backend)
         return self.body._programs[key]
 
