@@ -218,10 +218,11 @@ _COMPILED: dict = {}
 _UNCALLED: set = set()     # drivers written but not yet called: their first call compiles
 
 
-def compiled_driver(key, programs, n_params, functions, entry):
+def compiled_driver(key, programs, n_params, functions, entry, build=None):
     """`entry` of `functions` (a name, or a tuple of names: a tuple of functions) compiled
     with the kernels of `programs` (ode/kernels.py), and the Kernels (their `extra`); None if
-    a program is not one kernel.  Kept per `key`."""
+    a program is not one kernel.  Kept per `key`.  `build() -> (Kernels, adapter source) or
+    None` replaces `programs` where the globals are more than the kernels' adapters."""
     # codegen is imported when a loop is generated: `import optiad` loads no code generator
     from optiad.codegen.cache import DECORATOR, load_kernel
     from optiad.codegen.subset import source_of
@@ -229,11 +230,13 @@ def compiled_driver(key, programs, n_params, functions, entry):
 
     if key not in _COMPILED:
         with phase("codegen", "odeint"):       # progress and OPTIAD_DEBUG say so (phases.py)
-            kernels = Kernels(programs, n_params)
-            if not kernels.ok:
+            built = build() if build is not None else (Kernels(programs, n_params), "")
+            kernels, adapter = built if built is not None else (None, "")
+            if kernels is None or not kernels.ok:
                 _COMPILED[key] = None
             else:
-                source = f"{kernels.source()}\n\n{source_of(functions, DECORATOR)}"
+                source = f"{kernels.source()}\n\n{adapter}\n\n" \
+                    f"{source_of(functions, DECORATOR)}"
                 found = tuple(load_kernel(source, name) for name in entry) \
                     if isinstance(entry, tuple) else load_kernel(source, entry)
                 _COMPILED[key] = (found, kernels)
@@ -271,16 +274,14 @@ def controlled_size(body, size, options):
 def solve(system, y0, params, times, rtol, atol, options):
     body = system.body
     controlled = controlled_size(body, np.shape(y0)[0], options)
-    compiled = compiled_driver(body.key, [("rhs", body, ())], len(params), FUNCTIONS,
-                               "dopri5_loop") if system.backend == "numba" else None
+    compiled = _driver(body, params) if system.backend == "numba" else None
     settings = driver_settings(options)
     if compiled is not None:
-        loop, kernels = compiled
-        with first_call(body.key):
+        loop, extra, key = compiled
+        with first_call(key):
             # a fresh writeable y0 always: a read-only one is another type, another compile
-            ys, status, t, _, _ = loop(np.array(y0, dtype=np.float64), times,
-                                       kernels.extra(params), rtol, atol, *settings, controlled,
-                                       False)
+            ys, status, t, _, _ = loop(np.array(y0, dtype=np.float64), times, extra, rtol,
+                                       atol, *settings, controlled, False)
     else:
         from optiad.codegen.subset import as_python
 
@@ -291,6 +292,28 @@ def solve(system, y0, params, times, rtol, atol, options):
     if status != OK:
         raise SolverError(failure_message("dopri5", status, t, times, settings[2]))
     return ys
+
+
+def _driver(body, params):
+    """(compiled loop, its extra, its key) for `body`: a system extended with forward sensitivities
+    as the state's kernels and a loop over the directions (forward_kernels.py), any other
+    as its own kernel; None if it does not compile to kernels."""
+    from optiad.ode import forward_kernels
+
+    if getattr(body, "parent", None) is not None:
+        compiled = compiled_driver(body.key, None, 0, FUNCTIONS, "dopri5_loop",
+                                   build=lambda: forward_kernels.sensitivity_driver_parts(body))
+        if compiled is not None:
+            loop, kernels = compiled
+            n_params = body.parent[3]
+            return loop, kernels.extra(params[:n_params]) + (
+                forward_kernels.seed_matrix(body, params),), body.key
+    compiled = compiled_driver(("traced", body.key), [("rhs", body, ())], len(params),
+                               FUNCTIONS, "dopri5_loop")
+    if compiled is None:
+        return None
+    loop, kernels = compiled
+    return loop, kernels.extra(params), ("traced", body.key)
 
 
 def driver_settings(options):

@@ -29,8 +29,9 @@ class Kernels:
         from optiad.transforms.scalarize import scalarize
 
         self.parts, self.constants = [], []   # per kernel: (literal arrays, scratch shapes)
+        self.calls = {}                       # program name -> its kernel's call expression
         self.ok = True
-        total = 0
+        self.size = total = n_params          # the extra entries the kernels read
         for number, (name, body, extra_inputs) in enumerate(programs):
             # tiny arrays as scalars: no allocation, and the arithmetic in registers
             graph = kernel_ready(scalarize(body.graph) or body.graph)
@@ -40,11 +41,12 @@ class Kernels:
                 return
             text, constants = kernel
             count = len(array_literals(graph.eqns))
-            offset = n_params + total
+            offset = total
             total += len(constants)
             arguments = ["y", "t"] + [f"extra[{k}]" for k in range(n_params)] + \
                 list(extra_inputs) + \
                 [f"extra[{offset + k}]" for k in range(len(constants))]
+            self.calls[name] = f"{name}_kernel({', '.join(arguments)})"
             signature = ", ".join(["out", "y", "t", "extra", *extra_inputs])
             adapter = (f"{DECORATOR}def {name}({signature}):\n"
                        f"    result = {name}_kernel({', '.join(arguments)})[0]\n"
@@ -55,6 +57,12 @@ class Kernels:
             self.parts.append(("" if number == 0 else DECORATOR) + text + "\n\n" + adapter)
             self.constants.append((constants[:count],
                                    [(c.shape, c.dtype) for c in constants[count:]]))
+        self.size = total
+
+    def call(self, name) -> str:
+        """The expression calling program `name`'s kernel on `y`, `t` and `extra` (its
+        result tuple; [0] is the output, a scratch buffer)."""
+        return self.calls[name]
 
     def source(self) -> str:
         return "\n\n".join(self.parts)

@@ -88,16 +88,18 @@ def _param_sizes(params):
 
 
 def _jvp(primals, out, tangents, **params):
-    return _jvp_directions(primals, out, [tangents], **params)[0]
+    return _jvp_directions(primals, [tangents], **params)[1][0]
 
 
-def _jvp_directions(primals, out, tangent_sets, **params):
-    """The forward sensitivities of all the directions in one integration: the system
-    extended with one sensitivity per direction (K of them), s_k(t0) = dy0_k,
+def _jvp_directions(primals, tangent_sets, **params):
+    """The solution and the forward sensitivities of all the directions in one integration:
+    the system extended with one sensitivity per direction (K of them), s_k(t0) = dy0_k,
     ds_k/dt = J_y s_k + J_p dp_k.  A Jacobian's columns then cost one solve of n (1 + K)
-    states, not K solves of 2n (each repeating the state's own integration)."""
+    states, not K solves of 2n (each repeating the state's own integration).  With the error
+    control on the state (the default) the extended solve takes the plain solve's steps, so
+    its first n columns are the solution itself: no separate solve (nor its compile)."""
     y0, values = primals[0], primals[1:]
-    nt, n = out.shape
+    nt, n = params["grid"].times.size, y0.shape[0]
     count = len(tangent_sets)
     on = [any(not isinstance(t[1 + j], Zero) for t in tangent_sets)
           for j in range(len(values))]
@@ -113,7 +115,11 @@ def _jvp_directions(primals, out, tangent_sets, **params):
     ys = bind(odeint_p, [ops.concatenate([y0, *start]), *values, *seeds],
               dict(params, rhs=extended))
     sensitivities = ops.reshape(ys[:, n:], (nt, count, n))
-    return [sensitivities[:, k, :] for k in range(count)]
+    if dict(params["options"]).get("error_control", "state") == "state":
+        out = ys[:, :n]
+    else:
+        out = bind(odeint_p, list(primals), params)
+    return out, [sensitivities[:, k, :] for k in range(count)]
 
 
 def _vjp(primals, out, ct, *, wanted, **params):

@@ -111,6 +111,7 @@ def sensitivity_body(body: Body, on, count: int) -> Body:
         return ops.concatenate([outs[0], *rows])
     result = _trace(extended, [(n * (1 + count),), ()] + shapes + seed_shapes)
     result.parent = (body, count, n, len(shapes))
+    result.seeded = tuple(on)           # which parameters have a seed input, in order
     body._programs[key] = result
     return result
 

@@ -72,10 +72,11 @@ class Primitive:
       jvp / vjp (one rule per input) or jvp_joint / vjp_joint; elementwise,
       differentiable, accepts_out (impl takes out=), vjp_wants (vjp_joint gets wanted=),
       foldable (simplify may evaluate it on constants at trace time);
-      jvp_directions(primals, out, tangent_sets, **params) -> one output tangent per set:
+      jvp_directions(primals, tangent_sets, **params) -> (output, one tangent per set):
                   optional, for a primitive whose directions share expensive work (an ODE
-                  solve carries all its forward sensitivities in one integration);
-                  jvp_eval_directions calls it once instead of the jvp rule per direction.
+                  solve carries the state and all its forward sensitivities in one
+                  integration); jvp_eval_directions calls it once instead of binding the
+                  primitive and calling the jvp rule per direction.
     Code generation (codegen/ reads these):
       numba       the scalar template of an elementwise primitive ("np.sin({0})", operands
                   {0}, {1}.. and params by name; or a function of the params giving one), or a

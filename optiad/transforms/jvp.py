@@ -69,10 +69,9 @@ def jvp_eval_directions(graph: Graph, primals, tangent_sets):
                       for tangents in tangent_sets]
 
     def step(eqn, inputs):
-        out = bind(eqn.primitive, inputs, eqn.params)
         if eqn.primitive.jvp_directions is not None and eqn.primitive.differentiable:
-            _joint_directions(eqn, inputs, out, tangent_values)
-            return out
+            return _joint_directions(eqn, inputs, tangent_values)
+        out = bind(eqn.primitive, inputs, eqn.params)
         for tangents in tangent_values:
             tangent = jvp_rule(eqn, inputs, out, [_tangent(tangents, a) for a in eqn.inputs])
             if not isinstance(tangent, Zero):
@@ -82,19 +81,21 @@ def jvp_eval_directions(graph: Graph, primals, tangent_sets):
     return outs, [[_tangent(t, a) for a in graph.outvars] for t in tangent_values]
 
 
-def _joint_directions(eqn, inputs, out, tangent_values):
-    """All the directions of one equation by its jvp_directions rule, called once with the
-    sets whose input tangents are not all zero."""
+def _joint_directions(eqn, inputs, tangent_values):
+    """The output, and all the directions of one equation by its jvp_directions rule,
+    called once with the sets whose input tangents are not all zero."""
     live, sets = [], []
     for tangents in tangent_values:
         inputs_tangents = [_tangent(tangents, a) for a in eqn.inputs]
         if not all(isinstance(t, Zero) for t in inputs_tangents):
             live.append(tangents)
             sets.append(inputs_tangents)
-    if sets:
-        results = eqn.primitive.jvp_directions(inputs, out, sets, **eqn.params)
-        for tangents, result in zip(live, results):
-            tangents[eqn.out] = fit_shape(result, eqn.out.shape)
+    if not sets:
+        return bind(eqn.primitive, inputs, eqn.params)
+    out, results = eqn.primitive.jvp_directions(inputs, sets, **eqn.params)
+    for tangents, result in zip(live, results):
+        tangents[eqn.out] = fit_shape(result, eqn.out.shape)
+    return out
 
 
 def _tangent(tangents, atom):
