@@ -38,20 +38,28 @@ def test_every_primitive_is_covered():
     assert set(REGISTRY) <= set(CASES) | set(FLAT) | set(INTERNAL)
 
 
+# Cases where the backends run different algorithms, so agree to the algorithms' accuracy
+# rather than to rounding: BDF's forward sensitivities are the staggered direct method in the
+# compiled driver (ode/bdf.py) and solve_ivp on the whole extended system in the reference
+# (rtol = 1e-12 in the case; measured 1.2e-11 apart, each 8e-11 from a DOP853 reference).
+ALGORITHM_TOLERANCE = {("odeint", 1): 1e-9}
+
+
 @pytest.mark.parametrize("name,k", ALL, ids=[f"{n}-{k}" for n, k in ALL])
 def test_primitive_value_gradient_jacobians_hessian(name, k):
     case = CASES[name][k]
     f, args = case.function, case.args
     argnums = tuple(range(len(args)))
+    rtol = ALGORITHM_TOLERANCE.get((name, k), 1e-12)
     same(evaluate_function(f, *args, backend="numba"), evaluate_function(f, *args,
-                                                                          backend="numpy"))
+                                                                          backend="numpy"), rtol)
 
     def scalar(*a):
         return np.sum(np.sin(f(*a)))
-    same(*both(ad.grad, scalar, *args, argnums=argnums))
-    same(*both(ad.jacobian, f, *args, argnums=argnums, mode="forward"))
-    same(*both(ad.jacobian, f, *args, argnums=argnums, mode="reverse"))
-    same(*both(ad.hessian, scalar, *args, argnums=argnums), rtol=1e-11)
+    same(*both(ad.grad, scalar, *args, argnums=argnums), rtol)
+    same(*both(ad.jacobian, f, *args, argnums=argnums, mode="forward"), rtol)
+    same(*both(ad.jacobian, f, *args, argnums=argnums, mode="reverse"), rtol)
+    same(*both(ad.hessian, scalar, *args, argnums=argnums), rtol=max(rtol, 1e-11))
 
 
 @pytest.mark.parametrize("name", sorted(FLAT))

@@ -2,6 +2,8 @@
 
 `solve` runs BDF, Radau or LSODA (implicit methods get `jac=` from AD: the state Jacobian of
 the right-hand side, or of the system extended with forward sensitivities), and RK45 / DOP853.
+On the numba backend, BDF runs compiled instead (ode/bdf_compiled.py: scipy's BDF ported,
+one native call, the sensitivities by the staggered direct method) wherever that applies.
 
 `adjoint_gradient` is reverse mode for an ODE solution: for a loss with cotangents ct[k] on
 the outputs y(t_k), the adjoint lam(t) solves dlam/dt = -J_y^T lam backwards from the last
@@ -43,6 +45,15 @@ def _options(options):
 
 
 def solve(system, y0, params, times, rtol, atol, options, method):
+    if method == "BDF" and system.backend == "numba":
+        # the compiled driver (ode/bdf_compiled.py), plain or with forward sensitivities;
+        # None where it does not apply (second order, no single kernel, a large sparse
+        # state Jacobian that solve_ivp's sparse LU handles better)
+        from optiad.ode import bdf_compiled
+
+        ys = bdf_compiled.solve(system, y0, params, times, rtol, atol, options)
+        if ys is not None:
+            return ys
     from scipy.integrate import solve_ivp    # here: `import optiad` loads no SciPy (0.8 s)
 
     jac = system.state_jacobian(params, method in SPARSE_LU) if method in IMPLICIT else None
