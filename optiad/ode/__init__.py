@@ -10,8 +10,12 @@ has one row per time in `t` (the first row is y0).  Methods:
                               the discrete solution (reverse mode = the discrete adjoint), and
                               the numba backend runs each sweep as one native loop
     dopri5                    adaptive Dormand-Prince 5(4) (dopri5.py), compiled whole with
-                              the right-hand side on the numba backend
-    BDF, Radau, LSODA         stiff: scipy.integrate.solve_ivp with the state Jacobian from AD
+                              the right-hand side on the numba backend (plain solves too);
+                              sensitivities by forward_kernels.py, the discrete adjoint by
+                              dopri5_adjoint.py
+    BDF                       stiff: on numba scipy's BDF compiled (bdf.py, bdf_compiled.py),
+                              sensitivities by the staggered direct method; else solve_ivp
+    Radau, LSODA              stiff: scipy.integrate.solve_ivp with the state Jacobian from AD
     RK45, DOP853              solve_ivp's explicit methods
     (all but rk4 are the `odeint` primitive, ode/solve.py: derivatives by forward
     sensitivities or the adjoint method, `sensitivity="auto" | "forward" | "adjoint"`)

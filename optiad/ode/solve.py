@@ -10,8 +10,9 @@ derivative rules solve ODEs too (the continuous sensitivities, accurate to the t
                     (second derivatives are forward over forward sensitivities);
     reverse (vjp)   "forward": the extended system with one sensitivity column per parameter,
                     contracted with the cotangent (few parameters; differentiable again);
-                    "adjoint": one backward solve of the adjoint equations (many parameters;
-                    stiff.adjoint_gradient; first order only).
+                    "adjoint": one backward sweep (many parameters; first order only):
+                    dopri5's discrete adjoint (dopri5_adjoint.py), or the continuous adjoint
+                    equations through solve_ivp (stiff.adjoint_gradient).
                     "auto" picks by the cost model in `choose_sensitivity`.
 """
 
@@ -195,7 +196,8 @@ odeint_p = defprimitive(
     jvp_directions=_jvp_directions, vjp_joint=_vjp,
     vjp_wants=True, foldable=False, sparsity=odeint_sparsity,
     numba_step=lambda eqn: partial(_run, "numba", **eqn.params),
-    library="an ODE solve: the solver runs it (dopri5 compiled, the others in solve_ivp)",
+    library="an ODE solve: the solver runs it (dopri5 and BDF compiled, the others in "
+            "solve_ivp)",
     no_symbolic="an ODE solution has no closed formula",
     doc="an ODE solution at the grid's times, by an adaptive or stiff integrator")
 
