@@ -30,13 +30,15 @@ def constants_of(functions) -> dict:
     return merged
 
 
-def source_of(functions, decorator="") -> str:
+def source_of(functions, decorator="", entries=None, inner="") -> str:
     """The functions' source text, in order, each under `decorator`, after the constants they
-    use (for a generated module)."""
+    use (for a generated module).  With `entries` (names), only those get `decorator`, the
+    others `inner` (cache.INNER_DECORATOR: called from compiled code alone)."""
     constants = "".join(f"{name} = {value!r}\n" for name, value in
                         constants_of(functions).items())
-    return constants + "\n\n" + "\n\n".join(decorator + inspect.getsource(f)
-                                               for f in functions)
+    return constants + "\n\n" + "\n\n".join(
+        (decorator if entries is None or f.__name__ in entries else inner) +
+        inspect.getsource(f) for f in functions)
 
 
 def as_python(functions, **bindings):

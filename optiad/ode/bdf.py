@@ -471,7 +471,8 @@ def python_driver(rhs, jac, forcing):
 def driver_source(decorator=None):
     """The driver's source for a generated module: after the @njit source of rhs, jac and
     forcing, then load_kernel(source, "bdf_loop")."""
-    from optiad.codegen.cache import DECORATOR
+    from optiad.codegen.cache import DECORATOR, INNER_DECORATOR
     from optiad.codegen.subset import source_of
 
-    return source_of(FUNCTIONS, DECORATOR if decorator is None else decorator)
+    return source_of(FUNCTIONS, DECORATOR if decorator is None else decorator,
+                     ("bdf_loop",), INNER_DECORATOR)

@@ -116,7 +116,7 @@ def compiled(body):
     kept per body."""
     key = body.key
     if key not in _COMPILED:
-        from optiad.codegen.cache import DECORATOR, load_kernel
+        from optiad.codegen.cache import INNER_DECORATOR, load_kernel
         from optiad.ode.kernels import Kernels
 
         with phase("codegen", "odeint"):
@@ -133,10 +133,11 @@ def compiled(body):
                 seeds_at = kernels.size          # after the parameters and the constants
                 source = "\n\n".join([
                     kernels.source(),
-                    _adapters(DECORATOR, n, params if derivative is not None else [],
+                    _adapters(INNER_DECORATOR, n, params if derivative is not None else [],
                               seeds_at),
                     bdf.driver_source()])
-                _COMPILED[key] = (load_kernel(source, "bdf_loop"), kernels, n, params)
+                _COMPILED[key] = (load_kernel(source, "bdf_loop", INNER_DECORATOR), kernels,
+                                  n, params)
                 _UNCALLED.add(key)
     return _COMPILED[key]
 

@@ -224,21 +224,22 @@ def compiled_driver(key, programs, n_params, functions, entry, build=None):
     a program is not one kernel.  Kept per `key`.  `build() -> (Kernels, adapter source) or
     None` replaces `programs` where the globals are more than the kernels' adapters."""
     # codegen is imported when a loop is generated: `import optiad` loads no code generator
-    from optiad.codegen.cache import DECORATOR, load_kernel
+    from optiad.codegen.cache import DECORATOR, INNER_DECORATOR, load_kernel
     from optiad.codegen.subset import source_of
     from optiad.ode.kernels import Kernels
 
     if key not in _COMPILED:
         with phase("codegen", "odeint"):       # progress and OPTIAD_DEBUG say so (phases.py)
+            entries = entry if isinstance(entry, tuple) else (entry,)   # Python calls these
             built = build() if build is not None else (Kernels(programs, n_params), "")
             kernels, adapter = built if built is not None else (None, "")
             if kernels is None or not kernels.ok:
                 _COMPILED[key] = None
             else:
                 source = f"{kernels.source()}\n\n{adapter}\n\n" \
-                    f"{source_of(functions, DECORATOR)}"
-                found = tuple(load_kernel(source, name) for name in entry) \
-                    if isinstance(entry, tuple) else load_kernel(source, entry)
+                    f"{source_of(functions, DECORATOR, entries, INNER_DECORATOR)}"
+                found = tuple(load_kernel(source, name, INNER_DECORATOR) for name in entries)
+                found = found if isinstance(entry, tuple) else found[0]
                 _COMPILED[key] = (found, kernels)
                 _UNCALLED.add(key)
     return _COMPILED[key]

@@ -117,25 +117,26 @@ def adjoint_gradient(system, y0, params, grid, ct, rtol, atol, options):
                                                for p in params), grid, rtol, atol, settings)
     found = _PATHS.get(body.key)
     if found is None or found[0] != key:
-        forward, backward, extra = _drivers(system, params)
+        forward, backward, make_extra = _drivers(system, params)
         n = y0.shape[0]
         with first_call(("adjoint", body.key)):    # Numba compiles (or loads) them now
-            _, status, t, path, steps = forward(y0.copy(), grid.times, extra, rtol, atol,
-                                                *settings, n, True)
+            _, status, t, path, steps = forward(y0.copy(), grid.times, make_extra(params),
+                                                rtol, atol, *settings, n, True)
         if status != OK:
             raise SolverError(dopri5.failure_message("dopri5", status, t, grid.times,
                                                      settings[2]))
         n_grad = n + sum(int(np.size(p)) for p in params)
-        _PATHS[body.key] = found = (key, backward, path, steps, extra, n_grad)
-    _, backward, path, steps, extra, n_grad = found
+        _PATHS[body.key] = found = (key, backward, path, steps, make_extra, n_grad)
+    _, backward, path, steps, make_extra, n_grad = found
+    # fresh scratch buffers per sweep (make_extra): two threads may sweep the same path
     with first_call(("adjoint backward", body.key)):
-        return backward(path, steps, np.ascontiguousarray(ct, dtype=np.float64), extra,
-                        n_grad)
+        return backward(path, steps, np.ascontiguousarray(ct, dtype=np.float64),
+                        make_extra(params), n_grad)
 
 
 def _drivers(system, params):
-    """(forward, backward, extra): compiled with the right-hand side's kernels on numba,
-    as Python with its programs otherwise."""
+    """(forward, backward, extra for the parameters): compiled with the right-hand side's
+    kernels on numba, as Python with its programs otherwise."""
     from optiad.ode.system import _vjp_body
 
     body = system.body
@@ -148,14 +149,14 @@ def _drivers(system, params):
             if ("adjoint", body.key) in dopri5._UNCALLED:    # just written: both compile
                 dopri5._UNCALLED.add(("adjoint backward", body.key))
             (forward, backward), kernels = compiled
-            return forward, backward, kernels.extra(params)
+            return forward, backward, kernels.extra
     from optiad.codegen.subset import as_python
 
     run, reverse = body.program(system.backend), system.derived_program("vjp", _vjp_body)
     namespace = dict(dopri5.NUMPY_VERSIONS, rhs=dopri5.python_rhs(run),
                      vjp=_python_vjp(reverse))
     return as_python(dopri5.PYTHON_FUNCTIONS, **namespace), \
-        as_python(PYTHON_FUNCTIONS, **namespace), tuple(params)
+        as_python(PYTHON_FUNCTIONS, **namespace), tuple
 
 
 def _python_vjp(reverse):

@@ -23,7 +23,7 @@ def sensitivity_driver_parts(body):
     """(programs, adapter source for `rhs(out, z, t, extra)`, seed index) for an extended
     body whose parent is a plain system, or None (a plain body, or second order: a body
     extended twice keeps its traced right-hand side)."""
-    from optiad.codegen.cache import DECORATOR
+    from optiad.codegen.cache import INNER_DECORATOR
     from optiad.ode.kernels import Kernels
     from optiad.ode.system import System, _jacobian_body
 
@@ -38,7 +38,7 @@ def sensitivity_driver_parts(body):
     if not kernels.ok:
         return None
     seeds = kernels.size              # extra[seeds]: the (P x K) seed matrix, after them
-    adapter = f'''{DECORATOR}def rhs(out, z, t, extra):
+    adapter = f'''{INNER_DECORATOR}def rhs(out, z, t, extra):
     y = z[:{n}]
     state_rhs(out[:{n}], y, t, extra)
     partials = {kernels.call("jacobian")}[0]

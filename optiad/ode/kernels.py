@@ -23,7 +23,7 @@ class Kernels:
     programs is not a single kernel."""
 
     def __init__(self, programs, n_params: int):
-        from optiad.codegen.cache import DECORATOR
+        from optiad.codegen.cache import INNER_DECORATOR
         from optiad.codegen.loop import kernel_ready
         from optiad.codegen.plan import array_literals, single_kernel
         from optiad.transforms.scalarize import scalarize
@@ -48,13 +48,15 @@ class Kernels:
                 [f"extra[{offset + k}]" for k in range(len(constants))]
             self.calls[name] = f"{name}_kernel({', '.join(arguments)})"
             signature = ", ".join(["out", "y", "t", "extra", *extra_inputs])
-            adapter = (f"{DECORATOR}def {name}({signature}):\n"
+            adapter = (f"{INNER_DECORATOR}def {name}({signature}):\n"
                        f"    result = {name}_kernel({', '.join(arguments)})[0]\n"
                        f"    for i in range(out.size):\n"
                        f"        out[i] = result[i]\n"
                        f"    return out\n")
-            # load_kernel decorates the module's first function; the others carry their own
-            self.parts.append(("" if number == 0 else DECORATOR) + text + "\n\n" + adapter)
+            # load_kernel decorates the module's first function (the drivers pass it
+            # INNER_DECORATOR); the others carry their own.  Only compiled code calls them.
+            self.parts.append(("" if number == 0 else INNER_DECORATOR) + text + "\n\n" +
+                              adapter)
             self.constants.append((constants[:count],
                                    [(c.shape, c.dtype) for c in constants[count:]]))
         self.size = total
