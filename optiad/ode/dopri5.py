@@ -122,7 +122,10 @@ def dopri5_loop(y0, times, extra, rtol, atol, first_step, max_step, max_steps, c
     rhs(k1, y, t, extra)  # noqa: F821
     h = first_step if first_step > 0 else initial_step(y, t, k1, extra, rtol, atol, t_end,
                                                        point, k2, controlled)
-    j, steps, accepted, stiff_steps, non_stiff = 1, 0, 0, 0, 0
+    j, steps, stiff_steps, non_stiff = 1, 0, 0, 0
+    # a literal 0 passed on to record_step would be typed Literal[int](0) at first, and Numba
+    # would compile record_step twice (once per type): an int64 from the start
+    accepted = np.int64(0)
     while j < nt:
         if steps >= max_steps:
             return ys, TOO_MANY_STEPS, t, path, accepted

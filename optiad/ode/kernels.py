@@ -57,7 +57,9 @@ class Kernels:
             # INNER_DECORATOR); the others carry their own.  Only compiled code calls them.
             self.parts.append(("" if number == 0 else INNER_DECORATOR) + text + "\n\n" +
                               adapter)
-            self.constants.append((constants[:count],
+            # literal arrays as fresh writeable C arrays: a read-only one (a frozen literal
+            # here, an unpickled one in a worker) is another Numba type, another compile
+            self.constants.append(([np.array(c, order="C") for c in constants[:count]],
                                    [(c.shape, c.dtype) for c in constants[count:]]))
         self.size = total
 
@@ -72,9 +74,14 @@ class Kernels:
     def extra(self, params) -> tuple:
         """The `extra` tuple for one solve: the parameters, then each kernel's literals and
         fresh scratch buffers."""
-        values = [float(p) if np.ndim(p) == 0 else np.ascontiguousarray(p, dtype=np.float64)
-                  for p in params]
+        values = [float(p) if np.ndim(p) == 0 else _writeable(p) for p in params]
         for literals, scratch in self.constants:
             values.extend(literals)
             values.extend(np.empty(shape, dtype=dtype) for shape, dtype in scratch)
         return tuple(values)
+
+
+def _writeable(value):
+    """A float64 C array Numba types as writeable (a read-only one compiles again)."""
+    array = np.ascontiguousarray(value, dtype=np.float64)
+    return array if array.flags.writeable else array.copy()
