@@ -56,6 +56,7 @@ MAX_LARGE_SWEEP_LINES = 600
 # library steps for one of these reasons
 TINY_ARRAY_SIZE = 1024
 LINEAR_ALGEBRA = (LAPACK, SCIPY, PIVOTS)
+ODE_SOLVES = ("odeint", "odeint_adjoint")
 
 
 def use_kernel(eqn) -> bool:
@@ -70,8 +71,11 @@ def kernel_flags(eqns) -> list[bool]:
     factorizations or SciPy's matrix functions (LAPACK), its work on tiny arrays runs as NumPy
     steps too.  Such graphs (a Hessian through an SVD of a 3 x 4 matrix) are hundreds of
     small-matrix operations between LAPACK calls; compiled, they cost tens of seconds of Numba
-    time to save about a microsecond each per call.  Graphs with other library steps (a scan,
-    cumsum, sort) keep their small work in kernels, where it is the point: an ODE's steps."""
+    time to save about a microsecond each per call.  So do graphs around an ODE solve
+    (ODE_SOLVES): the solver is its own compiled driver, and the few operations on its
+    outputs (residuals, the Jacobian's columns) cost ~1 s of Numba at the first call to save
+    ~15 us per call (lynx-hare Jacobian).  Graphs with other library steps (a scan, cumsum,
+    sort) keep their small work in kernels, where it is the point: a loop's steps."""
     flags = [use_kernel(e) for e in eqns]
     if tiny_work_in_numpy(eqns):
         flags = [flag and not tiny(e) for flag, e in zip(flags, eqns)]
@@ -79,7 +83,8 @@ def kernel_flags(eqns) -> list[bool]:
 
 
 def tiny_work_in_numpy(eqns) -> bool:
-    return any(e.primitive.library in LINEAR_ALGEBRA for e in eqns)
+    return any(e.primitive.library in LINEAR_ALGEBRA or e.primitive.name in ODE_SOLVES
+               for e in eqns)
 
 
 def tiny(eqn) -> bool:
