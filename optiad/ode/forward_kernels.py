@@ -25,23 +25,24 @@ def sensitivity_driver_parts(body):
     extended twice keeps its traced right-hand side)."""
     from optiad.codegen.cache import INNER_DECORATOR
     from optiad.ode.kernels import Kernels
-    from optiad.ode.system import System, _jacobian_body
+    from optiad.ode.system import System
 
     parent = getattr(body, "parent", None)
     if parent is None or getattr(parent[0], "parent", None) is not None:
         return None
     base, count, n, n_params = parent
-    jacobian = System(base, "numba").derived_body("full_jacobian",
-                                                  lambda b: _jacobian_body(b, True))
-    programs = [("state_rhs", base, ()), ("jacobian", jacobian, ())]
-    kernels = Kernels(programs, n_params)
+    both = System(base, "numba").derived_body("value and full_jacobian", _value_and_jacobian)
+    kernels = Kernels([("value_and_jacobian", both, ())], n_params)
     if not kernels.ok:
         return None
     seeds = kernels.size              # extra[seeds]: the (P x K) seed matrix, after them
+    # the kernel called directly (not through its adapter): one function fewer for Numba
     adapter = f'''{INNER_DECORATOR}def rhs(out, z, t, extra):
     y = z[:{n}]
-    state_rhs(out[:{n}], y, t, extra)
-    partials = {kernels.call("jacobian")}[0]
+    results = {kernels.call("value_and_jacobian")}
+    value, partials = results[0], results[1]
+    for i in range({n}):
+        out[i] = value[i]
     seeds = extra[{seeds}]
     for k in range({count}):
         start = {n} + k * {n}
@@ -55,6 +56,19 @@ def sensitivity_driver_parts(body):
     return out
 '''
     return kernels, adapter
+
+
+def _value_and_jacobian(base):
+    """(y, t, *params) -> (f, [J_y, J_p]) as one program: one kernel (each kernel is a
+    Numba function of its own to compile)."""
+    from optiad.ode.system import _jacobian_body, _trace
+    from optiad.transforms.evaluate import evaluate
+
+    jacobian = _jacobian_body(base, True).graph
+    graph = base.graph
+    return _trace(lambda *inputs: (evaluate(graph, list(inputs))[0],
+                                   evaluate(jacobian, list(inputs))[0]),
+                  [tuple(v.shape) for v in graph.invars])
 
 
 def seed_matrix(body, params):
