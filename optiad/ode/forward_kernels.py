@@ -1,11 +1,11 @@
 """The right-hand side of a system extended with K forward sensitivities, for the compiled
-dopri5 driver: the state's kernel, the Jacobian's kernel, and a loop over the directions.
+dopri5 driver: one kernel for the state's slope and Jacobian, and a loop over the directions.
 
 system.sensitivity_body traces the extended right-hand side z' = [f, J_y s_k + J_p seed_k]
 as one program: K directional derivatives of f, each with its own copy of f's partials and
 a guard per product (safe_mul).  As one scalar kernel that is long straight-line code
 (Lotka-Volterra, K = 6: 214 equations, 190 ns a call, 3.1 s for Numba to compile).  Here
-the same right-hand side is two small kernels -- f, and its Jacobian [J_y, J_p] (n x (n + P),
+the same right-hand side is one small kernel -- f and its Jacobian [J_y, J_p] (n x (n + P),
 unit directions that constant folding reduces to the partials) -- and a generic loop
 
     s_k' = J_y s_k + J_p seed_k        for each direction k,
@@ -20,9 +20,9 @@ import numpy as np
 
 
 def sensitivity_driver_parts(body):
-    """(programs, adapter source for `rhs(out, z, t, extra)`, seed index) for an extended
-    body whose parent is a plain system, or None (a plain body, or second order: a body
-    extended twice keeps its traced right-hand side)."""
+    """(Kernels, adapter source for `rhs(out, z, t, extra)`) for an extended body whose
+    parent is a plain system, or None (a plain body, or second order: a body extended twice
+    keeps its traced right-hand side)."""
     from optiad.codegen.cache import INNER_DECORATOR
     from optiad.ode.kernels import Kernels
     from optiad.ode.system import System
