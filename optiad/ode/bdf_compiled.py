@@ -28,32 +28,19 @@ handles better -- and stiff.solve then calls solve_ivp.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from optiad.errors import SolverError
 from optiad.ode import bdf
 from optiad.ode.dopri5 import OK, STEP_UNDERFLOW, TOO_MANY_STEPS, driver_settings
-from optiad.phases import phase
-
-_COMPILED: dict = {}       # body key -> (bdf_loop, Kernels, n, parameter shapes) or None
-_UNCALLED: set = set()     # drivers written but not called yet: their first call compiles
-
-
-def _trace(fn, shapes):
-    from optiad.primitives.control import body_of
-    from optiad.tracing import TracedArg
-    from optiad.transforms.trace import trace_function
-
-    return body_of(trace_function(fn, [TracedArg(s) for s in shapes]).graph)
+from optiad.ode.kernels import DRIVERS, compiled_driver, first_call
 
 
 def _flat_jacobian(body):
     """The state Jacobian of `body` flattened (n * n,): the Kernels adapter copies a flat
     result."""
     from optiad import numpy as ops
-    from optiad.ode.system import _jacobian_body
+    from optiad.ode.system import _jacobian_body, _trace
     from optiad.transforms.evaluate import evaluate
 
     jacobian = _jacobian_body(body, False).graph
@@ -64,6 +51,7 @@ def _flat_jacobian(body):
 def _parameter_derivative(body):
     """(y, t, *params, *directions) -> J_p . directions (one tangent per parameter, of its
     shape), or None where the right-hand side does not depend on the parameters."""
+    from optiad.ode.system import _trace
     from optiad.primitives.core import Zero
     from optiad.transforms.jvp import jvp_eval_directions
 
@@ -112,41 +100,29 @@ def _adapters(decorator, n, shapes, seeds_at):
 
 
 def compiled(body):
-    """(bdf_loop compiled with this body's kernels, Kernels, n, parameter shapes), or None;
-    kept per body."""
-    key = body.key
-    if key not in _COMPILED:
-        from optiad.codegen.cache import INNER_DECORATOR, load_kernel
-        from optiad.ode.kernels import Kernels
-
-        with phase("codegen", "odeint"):
-            shapes = [tuple(v.shape) for v in body.graph.invars]
-            n, params = shapes[0][0], shapes[2:]
-            programs = [("bdf_rhs", body, ()), ("bdf_jac", _flat_jacobian(body), ())]
-            derivative = _parameter_derivative(body) if params else None
-            if derivative is not None:
-                programs.append(("bdf_forcing", derivative,
-                                 tuple(f"d{j}" for j in range(len(params)))))
-            kernels = Kernels(programs, len(params))
-            _COMPILED[key] = None
-            if kernels.ok:
-                seeds_at = kernels.size          # after the parameters and the constants
-                source = "\n\n".join([
-                    kernels.source(),
-                    _adapters(INNER_DECORATOR, n, params if derivative is not None else [],
-                              seeds_at),
-                    bdf.driver_source()])
-                _COMPILED[key] = (load_kernel(source, "bdf_loop", INNER_DECORATOR), kernels,
-                                  n, params)
-                _UNCALLED.add(key)
-    return _COMPILED[key]
+    """(bdf_loop compiled with this body's kernels, Kernels), or None; kept per body."""
+    return compiled_driver(("bdf", body.key), None, 0, bdf.FUNCTIONS, "bdf_loop",
+                           build=lambda: _driver_parts(body))
 
 
-def _first_call(key):
-    if key in _UNCALLED:
-        _UNCALLED.discard(key)
-        return phase("compile", "odeint")
-    return contextlib.nullcontext()
+def _driver_parts(body):
+    """(Kernels of the body, its Jacobian and its parameter derivative; bdf_loop's adapters)."""
+    from optiad.codegen.cache import INNER_DECORATOR
+    from optiad.ode.kernels import Kernels
+
+    shapes = [tuple(v.shape) for v in body.graph.invars]
+    n, params = shapes[0][0], shapes[2:]
+    programs = [("bdf_rhs", body, ()), ("bdf_jac", _flat_jacobian(body), ())]
+    derivative = _parameter_derivative(body) if params else None
+    if derivative is not None:
+        programs.append(("bdf_forcing", derivative,
+                         tuple(f"d{j}" for j in range(len(params)))))
+    kernels = Kernels(programs, len(params))
+    if not kernels.ok:
+        return kernels, ""
+    # the seed matrix sits after the parameters and the kernels' constants
+    return kernels, _adapters(INNER_DECORATOR, n, params if derivative is not None else [],
+                              kernels.size)
 
 
 def _directions(body):
@@ -204,7 +180,9 @@ def solve(system, y0, params, times, rtol, atol, options):
     found = compiled(base)
     if found is None:
         return None
-    loop, kernels, n, shapes = found
+    loop, kernels = found
+    shapes = [tuple(v.shape) for v in base.graph.invars]
+    n, shapes = shapes[0][0], shapes[2:]
     z0 = np.array(y0, dtype=np.float64)          # fresh, writeable: one array type
     y_start, s0 = z0[:n].copy(), z0[n:].reshape(count, n).copy()
     extra = kernels.extra(params[:len(shapes)]) + \
@@ -214,12 +192,12 @@ def solve(system, y0, params, times, rtol, atol, options):
     grid = np.array(times, dtype=np.float64)
     rtol = max(float(rtol), 100 * bdf.EPS)       # as solve_ivp (which warns)
     try:
-        with _first_call(base.key):
+        with first_call(("bdf", base.key)):
             ys, ss, status, t = loop(y_start, s0, grid, extra, rtol, float(atol),
                                      first_step, max_step, max_steps, sens_error)
     except NumbaError:
         # a kernel Numba cannot type after all (a gap in codegen): solve_ivp, from now on
-        _COMPILED[base.key] = None
+        DRIVERS[("bdf", base.key)] = None
         return None
     if status != OK:
         raise SolverError(failure_message(status, t, grid, max_steps))

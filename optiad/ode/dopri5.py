@@ -14,13 +14,12 @@ accepted steps means the problem is stiff for an explicit method.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 
 from optiad.errors import SolverError
-from optiad.phases import phase
+from optiad.ode.kernels import compiled_driver, first_call
 
 OK, TOO_MANY_STEPS, STEP_UNDERFLOW, STIFF = 0, 1, 2, 3     # dopri5_loop's status
 SUBSET_CONSTANTS = {"OK": OK, "TOO_MANY_STEPS": TOO_MANY_STEPS,
@@ -217,46 +216,6 @@ NUMPY_VERSIONS = {"combine": _combine_numpy, "error_norm": _error_norm_numpy,
 
 FUNCTIONS = (combine, error_norm, distance, copy_into, initial_step, record_step, dopri5_loop)
 PYTHON_FUNCTIONS = (initial_step, record_step, dopri5_loop)   # as Python, with NUMPY_VERSIONS
-_COMPILED: dict = {}
-_UNCALLED: set = set()     # drivers written but not yet called: their first call compiles
-
-
-def compiled_driver(key, programs, n_params, functions, entry, build=None):
-    """`entry` of `functions` (a name, or a tuple of names: a tuple of functions) compiled
-    with the kernels of `programs` (ode/kernels.py), and the Kernels (their `extra`); None if
-    a program is not one kernel.  Kept per `key`.  `build() -> (Kernels, adapter source) or
-    None` replaces `programs` where the globals are more than the kernels' adapters."""
-    # codegen is imported when a loop is generated: `import optiad` loads no code generator
-    from optiad.codegen.cache import DECORATOR, INNER_DECORATOR, load_kernel
-    from optiad.codegen.subset import source_of
-    from optiad.ode.kernels import Kernels
-
-    if key not in _COMPILED:
-        with phase("codegen", "odeint"):       # progress and OPTIAD_DEBUG say so (phases.py)
-            entries = entry if isinstance(entry, tuple) else (entry,)   # Python calls these
-            built = build() if build is not None else (Kernels(programs, n_params), "")
-            kernels, adapter = built if built is not None else (None, "")
-            if kernels is None or not kernels.ok:
-                _COMPILED[key] = None
-            else:
-                source = f"{kernels.source()}\n\n{adapter}\n\n" \
-                    f"{source_of(functions, DECORATOR, entries, INNER_DECORATOR)}"
-                found = tuple(load_kernel(source, name, INNER_DECORATOR) for name in entries)
-                found = found if isinstance(entry, tuple) else found[0]
-                _COMPILED[key] = (found, kernels)
-                _UNCALLED.add(key)
-    return _COMPILED[key]
-
-
-def first_call(key):
-    """A phase for the first call of a driver compiled_driver wrote (Numba compiles or loads
-    it then); a no-op after."""
-    if key in _UNCALLED:
-        _UNCALLED.discard(key)
-        return phase("compile", "odeint")
-    return contextlib.nullcontext()
-
-
 def python_rhs(run):
     """rhs(out, y, t, extra) on the Python path: the body's program on its backend."""
     def rhs(out, y, t, extra):

@@ -22,7 +22,9 @@ import numpy as np
 
 from optiad.errors import SolverError
 from optiad.ode import dopri5
-from optiad.ode.dopri5 import OK, combine, compiled_driver, first_call
+from optiad.ode import kernels as driver_cache
+from optiad.ode.dopri5 import OK, combine
+from optiad.ode.kernels import compiled_driver, first_call
 
 
 def spread(g, n, h, adjoint, gradient, c1, b1, c2, b2, c3, b3, c4, b4, c5, b5):
@@ -146,8 +148,8 @@ def _drivers(system, params):
                                    [("rhs", body, ()), ("vjp", vjp_body, ("lam",))],
                                    len(params), FUNCTIONS, ("dopri5_loop", "dopri5_backward"))
         if compiled is not None:
-            if ("adjoint", body.key) in dopri5._UNCALLED:    # just written: both compile
-                dopri5._UNCALLED.add(("adjoint backward", body.key))
+            if ("adjoint", body.key) in driver_cache.UNCALLED:    # just written: both compile
+                driver_cache.UNCALLED.add(("adjoint backward", body.key))
             (forward, backward), kernels = compiled
             return forward, backward, kernels.extra
     from optiad.codegen.subset import as_python
