@@ -99,17 +99,17 @@ def test_compiled_ode_solvers_match_the_reference(method):
 def test_a_plain_solve_runs_the_compiled_driver_on_the_numba_backend(monkeypatch):
     # odeint on arrays (simulate, plot, a fit's residuals) takes the default backend's solver:
     # the compiled driver, the same steps as the interpreted one
-    from optiad.ode import dopri5
+    from optiad.ode import kernels
 
     def predator_prey(y, t, p):       # a right-hand side no other test compiles
         return np.array([p[0] * y[0] - p[1] * y[0] * y[1], p[3] * y[0] * y[1] - p[2] * y[1]])
     t, p, y0 = np.linspace(0, 20, 21), np.array([0.55, 0.028, 0.8, 0.024]), np.array([30., 4.])
     monkeypatch.setenv("OPTIAD_BACKEND", "numpy")
     interpreted = ad.odeint(predator_prey, y0, t, p)
-    compiled_before = len(dopri5._COMPILED)
+    compiled_before = len(kernels.DRIVERS)
     monkeypatch.setenv("OPTIAD_BACKEND", "numba")
     compiled = ad.odeint(predator_prey, y0, t, p)
-    assert len(dopri5._COMPILED) == compiled_before + 1
+    assert len(kernels.DRIVERS) == compiled_before + 1
     np.testing.assert_allclose(compiled, interpreted, rtol=1e-12, atol=0)
 
 
